@@ -1,0 +1,661 @@
+--- Create and manage voice-AI calling campaigns on Atlas, Autocalls.ai, Vapi
+-- and Smallest AI Atoms.
+-- @module campaign
+
+local core = require "campaign.core"
+local providers = require "campaign.providers"
+local cjson = require("cjson").new()
+
+local M = { _VERSION = "0.1.0" }
+
+local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
+local error, pcall = error, pcall
+local floor, random, min = math.floor, math.random, math.min
+local concat, sort, format = table.concat, table.sort, string.format
+
+local REDACTED = "[REDACTED]"
+
+-- Keys are kept out of the client table so that printing or iterating a
+-- client never shows them.
+local secrets = setmetatable({}, { __mode = "k" })
+
+--- Provider names, sorted.
+function M.providers()
+  local names = {}
+  for name in pairs(providers) do names[#names + 1] = name end
+  sort(names)
+  return names
+end
+
+-- ---------------------------------------------------------------------------
+-- Errors
+
+local Error = {}
+Error.__index = Error
+Error.__tostring = function(e)
+  return format("campaign %s %s: %s", e.provider or "?", e.op or "?", e.message)
+end
+
+local function new_error(client, op, kind, message, extra)
+  local e = extra or {}
+  e.kind, e.message = kind, message
+  e.provider = client and client.provider
+  e.op = op
+  return setmetatable(e, Error)
+end
+M.Error = Error
+
+-- "customers[10]" sorts after "customers[9]".
+local function natural_less(a, b)
+  local fa, fb = a.field, b.field
+  if fa == fb then return a.message < b.message end
+  local pa, pb = fa:gsub("%d+", function(d) return format("%012d", #d < 12 and tonumber(d) or 0) end),
+    fb:gsub("%d+", function(d) return format("%012d", #d < 12 and tonumber(d) or 0) end)
+  if pa == pb then return fa < fb end
+  return pa < pb
+end
+
+local function validation_error(client, op, problems)
+  local last = problems[#problems]
+  local more
+  -- The C core ends a long list with a summary entry that has no field.
+  if last.field == "" and last.message:find("^and %d+ more problems$") then
+    problems[#problems] = nil
+    more = last.message
+  end
+  sort(problems, natural_less)
+  local first = problems[1]
+  local text = first.field ~= "" and (first.field .. " " .. first.message) or first.message
+  local others = #problems - 1
+  if more then
+    text = text .. format(" (%d more problems listed in err.errors, %s)", others, more)
+  elseif others > 0 then
+    text = text .. format(" (and %d more problem%s in err.errors)", others, others == 1 and "" or "s")
+  end
+  return new_error(client, op, "validation", text, { errors = problems })
+end
+
+local function single_problem(client, op, field, message)
+  return validation_error(client, op, { { field = field, message = message } })
+end
+
+-- ---------------------------------------------------------------------------
+-- Requests
+
+local function redact_text(s, key)
+  if type(s) ~= "string" or not key or key == "" then return s end
+  local out, pos = {}, 1
+  while true do
+    local i, j = s:find(key, pos, true)
+    if not i then break end
+    out[#out + 1] = s:sub(pos, i - 1)
+    out[#out + 1] = REDACTED
+    pos = j + 1
+  end
+  if pos == 1 then return s end
+  out[#out + 1] = s:sub(pos)
+  return concat(out)
+end
+
+local Request = {}
+Request.__index = Request
+
+-- A printable copy with the credentials hidden.
+local function redacted_headers(headers, client)
+  local copy = {}
+  local auth = client and providers[client.provider].auth_header:lower()
+  for name, value in pairs(headers) do
+    local lname = name:lower()
+    if lname == auth or lname == "authorization" or lname == "api-key"
+      or lname == "x-api-key" then
+      copy[name] = REDACTED
+    else
+      copy[name] = redact_text(value, client and secrets[client])
+    end
+  end
+  return copy
+end
+
+local request_owner = setmetatable({}, { __mode = "k" })
+
+Request.__tostring = function(req)
+  local client = request_owner[req]
+  local headers = redacted_headers(req.headers, client)
+  local names = {}
+  for name in pairs(headers) do names[#names + 1] = name end
+  sort(names)
+  local lines = { req.method .. " " .. req.url }
+  for _, name in ipairs(names) do lines[#lines + 1] = name .. ": " .. headers[name] end
+  if req.body then
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = redact_text(req.body, client and secrets[client])
+  end
+  return concat(lines, "\n")
+end
+
+-- A header name is an HTTP token; a value has no control characters.
+local function bad_header(name, value)
+  if type(name) ~= "string" or not name:find("^[%w!#$%%&'*+.^_`|~-]+$") then
+    return "header names must be HTTP tokens"
+  end
+  if type(value) ~= "string" then
+    return "header " .. name .. " must be a string"
+  end
+  if value:find("[%z\r\n]") then
+    return "header " .. name .. " contains CR, LF or NUL"
+  end
+end
+
+-- Ids become part of the URL path: only characters that cannot change it.
+local function check_id(client, op, id)
+  local provider = providers[client.provider]
+  if type(id) == "number" then
+    if id ~= floor(id) or id < 0 or id >= 1e14 then
+      return nil, single_problem(client, op, "id", "must be a non-negative integer below 10^14")
+    end
+    return format("%d", id)
+  end
+  if type(id) ~= "string" then
+    error(format("campaign %s %s: id must be a string (got %s)", client.provider, op, type(id)), 3)
+  end
+  local shown = format("%q", #id > 60 and id:sub(1, 60) .. "..." or id)
+  if id == "" then
+    return nil, single_problem(client, op, "id", "must not be empty")
+  end
+  if #id > 200 then
+    return nil, single_problem(client, op, "id", "is longer than 200 characters")
+  end
+  if not id:find("^[%w%-_.:~]+$") or id:find("..", 1, true) then
+    return nil, single_problem(client, op, "id", shown .. " would change the request path: "
+      .. "an id may contain only letters, digits and - _ . : ~")
+  end
+  if provider.id_kind == "integer" and not id:find("^%d+$") then
+    return nil, single_problem(client, op, "id", shown .. " must be an integer id")
+  end
+  return id
+end
+
+local function query_pairs(query)
+  local list = {}
+  for name, value in pairs(query) do
+    local v = value
+    if type(v) == "number" then
+      v = (v == floor(v) and v > -1e15 and v < 1e15) and format("%d", v) or format("%.14g", v)
+    else
+      v = tostring(v)
+    end
+    list[#list + 1] = { name, v }
+  end
+  sort(list, function(a, b) return a[1] < b[1] end)
+  return list
+end
+
+local function encode(client, op, fields)
+  local ok, body = pcall(cjson.encode, fields)
+  if not ok then
+    return nil, single_problem(client, op, "", "cannot be encoded as JSON: " .. tostring(body))
+  end
+  return body
+end
+
+local Client = {}
+Client.__index = Client
+Client.__tostring = function(c)
+  return format("campaign.client(%s, %s)", c.provider, c.base_url)
+end
+
+--- Builds the request an operation would send, without sending it.
+-- @return req `{method, url, headers, body}`, or nil and an error
+function Client:prepare(op, fields, id)
+  local spec = self._ops[op]
+  if not spec then
+    error(format("campaign %s: unknown operation %s", self.provider, tostring(op)), 2)
+  end
+  if spec.unsupported then
+    return nil, new_error(self, op, "unsupported", spec.unsupported)
+  end
+  local path = spec.path
+  local clean_id
+  if path:find("{id}", 1, true) or spec.body then
+    local err
+    clean_id, err = check_id(self, op, id)
+    if not clean_id then return nil, err end
+    path = path:gsub("{id}", clean_id)
+  end
+  local url, body
+  if spec.query then
+    if fields ~= nil and type(fields) ~= "table" then
+      error(format("campaign %s %s: query must be a table", self.provider, op), 2)
+    end
+    local query = fields or {}
+    local ok, problems = core.validate(spec.query, query, self.passthrough)
+    if not ok then return nil, validation_error(self, op, problems) end
+    local err
+    url, err = core.url(self.base_url, path, query_pairs(query))
+    if not url then return nil, single_problem(self, op, "", err) end
+  else
+    url = self._base .. path
+  end
+  if spec.schema then
+    if type(fields) ~= "table" then
+      error(format("campaign %s %s: fields must be a table (got %s)", self.provider, op,
+        type(fields)), 2)
+    end
+    local normalize = self._normalize
+    if normalize then
+      local err
+      fields, err = normalize(op, fields)
+      if not fields then return nil, validation_error(self, op, err) end
+    end
+    local ok, problems = core.validate(spec.schema, fields, self.passthrough)
+    if not ok then return nil, validation_error(self, op, problems) end
+    local err
+    body, err = encode(self, op, fields)
+    if not body then return nil, err end
+  elseif spec.body then
+    body = cjson.encode(spec.body(self._id_value(clean_id)))
+  end
+  local headers = {}
+  for name, value in pairs(self._headers) do headers[name] = value end
+  if body then headers["Content-Type"] = "application/json" end
+  local req = setmetatable({ method = spec.method, url = url, headers = headers, body = body },
+    Request)
+  request_owner[req] = self
+  return req
+end
+
+-- ---------------------------------------------------------------------------
+-- Sending, retries
+
+local RETRY_STATUS_ALWAYS = { [429] = true }
+local RETRY_STATUS_IDEMPOTENT = { [500] = true, [502] = true, [503] = true, [504] = true }
+
+local function header(headers, name)
+  if not headers then return nil end
+  local v = headers[name]
+  if v then return v end
+  for k, value in pairs(headers) do
+    if type(k) == "string" and k:lower() == name then return value end
+  end
+end
+
+local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8,
+  Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
+
+-- Retry-After: delta-seconds or an HTTP date; or the body's retry_after.
+local function retry_after_of(resp, decoded)
+  local value = header(resp.headers, "retry-after")
+  if type(value) == "string" then
+    local secs = value:match("^%s*(%d+)%s*$")
+    if secs then return tonumber(secs) end
+    local d, mon, y, h, mi, s = value:match("^%a+, (%d+) (%a+) (%d+) (%d+):(%d+):(%d+) GMT$")
+    if d and MONTHS[mon] then
+      local t = os.time({ year = tonumber(y), month = MONTHS[mon], day = tonumber(d),
+        hour = tonumber(h), min = tonumber(mi), sec = tonumber(s), isdst = false })
+      local now = os.time(os.date("!*t"))
+      return t and math.max(0, t - now) or nil
+    end
+  end
+  if type(decoded) == "table" then
+    local body_value = decoded.retry_after or decoded.retryAfter
+    if type(body_value) == "number" and body_value >= 0 then return body_value end
+  end
+end
+
+-- The provider's own words from an error body, and per-field errors when
+-- it gives them (Laravel {errors = {field = {...}}}, or a list of strings).
+local function provider_message(decoded)
+  if type(decoded) ~= "table" then return nil end
+  local parts, fields = {}, nil
+  local msg = decoded.message
+  if type(msg) == "string" then
+    parts[#parts + 1] = msg
+  elseif type(msg) == "table" then
+    for _, m in ipairs(msg) do
+      if type(m) == "string" then parts[#parts + 1] = m end
+    end
+  end
+  if #parts == 0 and type(decoded.error) == "string" then parts[#parts + 1] = decoded.error end
+  local errs = decoded.errors
+  if type(errs) == "table" then
+    if #errs > 0 then
+      if #parts == 0 then
+        for _, m in ipairs(errs) do
+          if type(m) == "string" then parts[#parts + 1] = m end
+        end
+      end
+    else
+      fields = {}
+      for field, list in pairs(errs) do
+        if type(field) == "string" then
+          local texts = {}
+          if type(list) == "table" then
+            for _, m in ipairs(list) do texts[#texts + 1] = tostring(m) end
+          else
+            texts[1] = tostring(list)
+          end
+          fields[#fields + 1] = { field = field, message = concat(texts, "; ") }
+        end
+      end
+      sort(fields, natural_less)
+      if #fields == 0 then fields = nil end
+    end
+  end
+  if #parts == 0 then return nil, fields end
+  return concat(parts, "; "), fields
+end
+
+local REASONS = { [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden",
+  [404] = "Not Found", [409] = "Conflict", [422] = "Unprocessable Entity",
+  [429] = "Too Many Requests", [500] = "Internal Server Error", [502] = "Bad Gateway",
+  [503] = "Service Unavailable", [504] = "Gateway Timeout" }
+
+local function decode_body(text)
+  if text == nil or text == "" then return nil, true end
+  local ok, value = pcall(cjson.decode, text)
+  if ok then return value, true end
+  return text, false
+end
+
+local NON_IDEMPOTENT_OPS = { create = true, start = true }
+
+function Client:_idempotent(op)
+  if NON_IDEMPOTENT_OPS[op] then return false end
+  local spec = self._ops[op]
+  return spec.method == "GET" or spec.method == "PUT" or spec.method == "DELETE"
+end
+
+-- One attempt through the transport: a response table, or nil and
+-- kind, message, sent (whether the request may have reached the provider).
+function Client:_attempt(req, timeout, connect_timeout)
+  local transport = self.transport
+  if not transport then
+    return self._http:perform({ method = req.method, url = req.url, headers = req.headers,
+      body = req.body, timeout = timeout, connect_timeout = connect_timeout })
+  end
+  local treq = { method = req.method, url = req.url, headers = req.headers, body = req.body,
+    timeout = timeout, connect_timeout = connect_timeout }
+  local ok, resp, err = pcall(transport, treq)
+  if not ok then
+    return nil, "transport", "the transport raised an error: " .. tostring(resp), true
+  end
+  if type(resp) == "table" and type(resp.status) == "number" then return resp end
+  if type(err) == "table" then
+    local kind = (err.kind == "timeout") and "timeout" or "transport"
+    return nil, kind, tostring(err.message or "transport error"), err.sent ~= false
+  end
+  return nil, "transport", tostring(err or "the transport returned no response"), true
+end
+
+function Client:_send(op, req, opts)
+  opts = opts or {}
+  local key = secrets[self]
+  if not key then
+    return nil, single_problem(self, op, "api_key", "is missing: pass api_key to "
+      .. "campaign.client or set " .. providers[self.provider].env)
+  end
+  local timeout = opts.timeout or self.timeout
+  local connect_timeout = opts.connect_timeout or self.connect_timeout
+  local max_retries = opts.max_retries or self.max_retries
+  local idempotent = self:_idempotent(op)
+  local attempts = 0
+  while true do
+    attempts = attempts + 1
+    local resp, kind, message, sent = self:_attempt(req, timeout, connect_timeout)
+    local err, retry, wait
+    if resp then
+      local status = resp.status
+      local text = redact_text(resp.body, key)
+      if status >= 200 and status < 300 then
+        local decoded, ok = decode_body(text)
+        if not ok then
+          return nil, new_error(self, op, "decode", format("HTTP %d with a body that is not "
+            .. "JSON", status), { status = status, body = text, attempts = attempts })
+        end
+        if decoded == nil then decoded = {} end
+        local unwrap = self._unwrap
+        if unwrap and type(decoded) == "table" and type(decoded[unwrap]) == "table" then
+          decoded = decoded[unwrap]
+        end
+        return decoded
+      end
+      local decoded = decode_body(text)
+      local words, fields = provider_message(decoded)
+      local line = format("HTTP %d %s", status, REASONS[status] or "")
+      line = line:gsub(" $", "")
+      if words then line = line .. ": " .. words end
+      err = new_error(self, op, "http", line, { status = status, body = decoded,
+        errors = fields, headers = resp.headers })
+      local after = retry_after_of(resp, decoded)
+      if status == 429 or status == 503 then err.retry_after = after end
+      if RETRY_STATUS_ALWAYS[status] or (status == 503 and (idempotent or after)) then
+        retry, wait = true, after
+      elseif RETRY_STATUS_IDEMPOTENT[status] then
+        if idempotent then
+          retry, wait = true, after
+        else
+          err.outcome_unknown = true
+        end
+      end
+    else
+      message = redact_text(message, key)
+      err = new_error(self, op, kind, message)
+      if not sent then
+        retry = true
+      elseif idempotent then
+        retry = true
+      else
+        err.outcome_unknown = true
+      end
+    end
+    err.attempts = attempts
+    if not retry or attempts > max_retries then return nil, err end
+    local delay = wait or (self.retry_delay * 2 ^ (attempts - 1) * (0.5 + random() * 0.5))
+    if delay > self.max_retry_delay then
+      if wait then return nil, err end
+      delay = self.max_retry_delay
+    end
+    self._sleep(delay)
+  end
+end
+
+function Client:_call(op, fields, id, opts)
+  local req, err = self:prepare(op, fields, id)
+  if not req then return nil, err end
+  return self:_send(op, req, opts)
+end
+
+--- Creates a campaign. @return body | nil, err
+function Client:create(fields, opts) return self:_call("create", fields, nil, opts) end
+--- Updates a campaign (PATCH or PUT, as the provider defines).
+function Client:update(id, fields, opts) return self:_call("update", fields, id, opts) end
+--- Reads one campaign.
+function Client:get(id, opts) return self:_call("get", nil, id, opts) end
+--- Lists campaigns; `query` holds the provider's filters.
+function Client:list(query, opts) return self:_call("list", query, nil, opts) end
+--- Deletes a campaign.
+function Client:delete(id, opts) return self:_call("delete", nil, id, opts) end
+--- Starts (or resumes) a campaign, where the provider has such a call.
+function Client:start(id, opts) return self:_call("start", nil, id, opts) end
+--- Stops, pauses or cancels a campaign, whichever the provider has.
+function Client:stop(id, opts) return self:_call("stop", nil, id, opts) end
+
+--- Closes the client's HTTP handle (also done by the garbage collector).
+function Client:close()
+  if self._http then self._http:close() end
+end
+
+-- ---------------------------------------------------------------------------
+-- Construction
+
+local OPTIONS = {
+  "provider", "api_key", "base_url", "timeout", "connect_timeout", "max_retries",
+  "retry_delay", "max_retry_delay", "transport", "ca_file", "ca_path", "proxy", "no_proxy",
+  "user_agent", "headers", "ssl_verify", "paths", "passthrough", "legacy", "allow_http",
+  "max_body", "sleep",
+}
+local OPTION_SET = {}
+for _, name in ipairs(OPTIONS) do OPTION_SET[name] = true end
+
+local function closest(name, list)
+  local best, best_d
+  for _, candidate in ipairs(list) do
+    -- Levenshtein distance, small strings only.
+    local a, b = name:lower(), candidate:lower()
+    local prev = {}
+    for j = 0, #b do prev[j] = j end
+    for i = 1, #a do
+      local cur = { [0] = i }
+      for j = 1, #b do
+        local cost = a:byte(i) == b:byte(j) and 0 or 1
+        cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+      end
+      prev = cur
+    end
+    local d = prev[#b]
+    if not best_d or d < best_d then best, best_d = candidate, d end
+  end
+  if best_d and best_d <= math.max(2, floor(#name / 3)) then return best end
+end
+
+local function check_number_option(opts, name, lo, hi)
+  local v = opts[name]
+  if v ~= nil and (type(v) ~= "number" or v ~= v or v < lo or v > hi) then
+    error(format("campaign.client: %s must be a number between %s and %s", name, lo, hi), 3)
+  end
+end
+
+local LOOPBACK = { ["127.0.0.1"] = true, ["localhost"] = true, ["[::1]"] = true }
+
+--- Makes a client for one provider. Raises on wrong options.
+function M.client(opts)
+  if type(opts) ~= "table" then
+    error("campaign.client: options must be a table", 2)
+  end
+  for name in pairs(opts) do
+    if not OPTION_SET[name] then
+      local hint = type(name) == "string" and closest(name, OPTIONS)
+      error(format("campaign.client: unknown option %s%s", tostring(name),
+        hint and format(" (did you mean %s?)", hint) or ""), 2)
+    end
+  end
+  local name = opts.provider
+  local provider = providers[name]
+  if not provider then
+    error(format("campaign.client: unknown provider %s (known: %s)", tostring(name),
+      concat(M.providers(), ", ")), 2)
+  end
+  check_number_option(opts, "timeout", 0.001, 86400)
+  check_number_option(opts, "connect_timeout", 0.001, 86400)
+  check_number_option(opts, "max_retries", 0, 100)
+  check_number_option(opts, "retry_delay", 0, 3600)
+  check_number_option(opts, "max_retry_delay", 0, 86400)
+  if opts.transport ~= nil and type(opts.transport) ~= "function" then
+    error("campaign.client: transport must be a function", 2)
+  end
+
+  local key = opts.api_key
+  if key == nil then key = os.getenv(provider.env) end
+  if key ~= nil then
+    if type(key) ~= "string" then error("campaign.client: api_key must be a string", 2) end
+    if key:find("[%z\r\n]") then
+      error("campaign.client: api_key contains CR, LF or NUL", 2)
+    end
+    if key == "" then key = nil end
+  end
+
+  local base_url = opts.base_url or provider.base_url
+  if type(base_url) ~= "string" then error("campaign.client: base_url must be a string", 2) end
+  local base, url_err = core.url(base_url, "")
+  if not base then error("campaign.client: " .. url_err, 2) end
+  base = base:gsub("/$", "")
+  local host = base:match("^http://([^/:]+)") or base:match("^http://(%[[^%]]+%])")
+  if host and not LOOPBACK[host] and not opts.allow_http then
+    error("campaign.client: base_url must use https (plain http is only allowed for "
+      .. "loopback hosts, or with allow_http = true)", 2)
+  end
+
+  local ops = {}
+  local legacy = opts.legacy and provider.legacy_paths or {}
+  if opts.legacy and not provider.legacy_paths then
+    error(format("campaign.client: provider %s has no legacy routes", name), 2)
+  end
+  for op, spec in pairs(provider.ops) do
+    local copy = {}
+    for k, v in pairs(spec) do copy[k] = v end
+    copy.path = legacy[op] or copy.path
+    ops[op] = copy
+  end
+  if opts.paths ~= nil then
+    if type(opts.paths) ~= "table" then error("campaign.client: paths must be a table", 2) end
+    for op, path in pairs(opts.paths) do
+      if not ops[op] then error(format("campaign.client: paths.%s is not an operation", tostring(op)), 2) end
+      if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+        error(format("campaign.client: paths.%s must be a string starting with /", op), 2)
+      end
+      ops[op].path = path
+      if ops[op].unsupported then
+        ops[op].unsupported = nil
+        ops[op].method = ops[op].method or "POST"
+      end
+    end
+  end
+
+  local user_agent = opts.user_agent or ("lua-campaign/" .. M._VERSION)
+  local headers = {
+    Accept = "application/json",
+    ["User-Agent"] = user_agent,
+  }
+  if opts.headers ~= nil then
+    if type(opts.headers) ~= "table" then error("campaign.client: headers must be a table", 2) end
+    for hname, value in pairs(opts.headers) do
+      local problem = bad_header(hname, value)
+      if problem then error("campaign.client: " .. problem, 2) end
+      headers[hname] = value
+    end
+  end
+  local problem = bad_header("User-Agent", user_agent)
+  if problem then error("campaign.client: " .. problem, 2) end
+  if key then headers[provider.auth_header] = provider.auth_prefix .. key end
+
+  local self = setmetatable({
+    provider = name,
+    base_url = base,
+    timeout = opts.timeout or 30,
+    connect_timeout = opts.connect_timeout or 10,
+    max_retries = opts.max_retries or 2,
+    retry_delay = opts.retry_delay or 0.5,
+    max_retry_delay = opts.max_retry_delay or 30,
+    passthrough = opts.passthrough and true or false,
+    transport = opts.transport,
+    _ops = ops,
+    _base = base,
+    _headers = headers,
+    _unwrap = provider.unwrap,
+    _normalize = provider.normalize,
+    _sleep = opts.sleep or core.sleep,
+    _id_value = provider.id_kind == "integer" and tonumber or function(id) return id end,
+  }, Client)
+  if not opts.transport then
+    self._http = core.http({
+      ssl_verify = opts.ssl_verify ~= false,
+      ca_file = opts.ca_file, ca_path = opts.ca_path,
+      proxy = opts.proxy, no_proxy = opts.no_proxy,
+      user_agent = user_agent, max_body = opts.max_body,
+    })
+  end
+  secrets[self] = key
+  return self
+end
+
+--- One-shot create: `campaign.client(opts):create(fields)`.
+function M.create(opts, fields, call_opts)
+  return M.client(opts):create(fields, call_opts)
+end
+
+--- One-shot update: `campaign.client(opts):update(id, fields)`.
+function M.update(opts, id, fields, call_opts)
+  return M.client(opts):update(id, fields, call_opts)
+end
+
+return M

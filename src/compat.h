@@ -1,0 +1,22 @@
+/* Lua 5.1 / LuaJIT / 5.2 / 5.3 / 5.4 differences the core relies on. */
+#ifndef CAMPAIGN_COMPAT_H
+#define CAMPAIGN_COMPAT_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#if LUA_VERSION_NUM < 502
+#define lua_rawlen(L, i) lua_objlen((L), (i))
+#define luaL_newlib(L, l) (lua_newtable(L), luaL_register((L), NULL, (l)))
+#define luaL_setfuncs_compat(L, l) luaL_register((L), NULL, (l))
+#else
+#define luaL_setfuncs_compat(L, l) luaL_setfuncs((L), (l), 0)
+#endif
+
+#if LUA_VERSION_NUM < 503
+#define lua_isinteger_compat(L, i) 0
+#else
+#define lua_isinteger_compat(L, i) lua_isinteger((L), (i))
+#endif
+
+#endif

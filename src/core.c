@@ -1,0 +1,211 @@
+/* campaign.core: the module entry. It validates tables against the provider
+ * schemas, builds URLs with curl's URL parser, and opens the libcurl
+ * transport (http.c). The client object and the retry policy are in Lua. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "core.h"
+#include "providers.h"
+
+#define CAMPAIGN_EXPORT __attribute__((visibility("default")))
+
+CAMPAIGN_EXPORT int luaopen_campaign_core(lua_State *L);
+
+static const vschema *const all_schemas[] = {vapi_schemas, NULL};
+
+static const vschema *find_schema(const char *name) {
+  for (int i = 0; all_schemas[i]; i++) {
+    for (const vschema *s = all_schemas[i]; s->name; s++) {
+      if (strcmp(s->name, name) == 0) {
+        return s;
+      }
+    }
+  }
+  return NULL;
+}
+
+/* core.validate(schema, fields [, passthrough]) -> true | false, errors */
+static int core_validate(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const vschema *schema = find_schema(name);
+  int passthrough = lua_toboolean(L, 3);
+  vctx ctx;
+  if (!schema) {
+    return luaL_argerror(L, 1, lua_pushfstring(L, "no schema named '%s'", name));
+  }
+  lua_settop(L, 2);
+  lua_newtable(L);
+  v_init(&ctx, L, 3, passthrough);
+  v_check_root(&ctx, schema, 2);
+  if (ctx.nerr == 0) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lua_pushboolean(L, 0);
+  lua_insert(L, 3);
+  return 2;
+}
+
+/* core.schemas() -> {"vapi.create", ...} */
+static int core_schemas(lua_State *L) {
+  int n = 0;
+  lua_newtable(L);
+  for (int i = 0; all_schemas[i]; i++) {
+    for (const vschema *s = all_schemas[i]; s->name; s++) {
+      lua_pushstring(L, s->name);
+      lua_rawseti(L, -2, ++n);
+    }
+  }
+  return 1;
+}
+
+/* A CURLU and the strings taken from it, owned by a userdata so that a Lua
+ * error between allocation and release cannot leak them. */
+typedef struct url_box {
+  CURLU *u;
+  char *out;
+} url_box;
+
+static int url_box_gc(lua_State *L) {
+  url_box *b = lua_touserdata(L, 1);
+  if (b->out) curl_free(b->out);
+  if (b->u) curl_url_cleanup(b->u);
+  b->out = NULL;
+  b->u = NULL;
+  return 0;
+}
+
+/* core.url(base [, path [, query]]) -> url | nil, message
+ * base is parsed by curl and must be http or https; path is appended to the
+ * base path; query is a list of {name, value} pairs, percent-encoded. */
+static int core_url(lua_State *L) {
+  const char *base = luaL_checkstring(L, 1);
+  const char *path = luaL_optstring(L, 2, "");
+  url_box *b;
+  char *part = NULL;
+  CURLUcode rc;
+  lua_settop(L, 3);
+  b = lua_newuserdata(L, sizeof *b);
+  b->u = NULL;
+  b->out = NULL;
+  lua_newtable(L);
+  lua_pushcfunction(L, url_box_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  b->u = curl_url();
+  if (!b->u) {
+    return luaL_error(L, "campaign: out of memory");
+  }
+  rc = curl_url_set(b->u, CURLUPART_URL, base, 0);
+  if (rc != CURLUE_OK) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "base_url is not a URL (%s)", curl_url_strerror(rc));
+    return 2;
+  }
+  curl_url_get(b->u, CURLUPART_SCHEME, &b->out, 0);
+  if (!b->out || (strcmp(b->out, "http") != 0 && strcmp(b->out, "https") != 0)) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "base_url must be an http:// or https:// URL");
+    return 2;
+  }
+  curl_free(b->out);
+  b->out = NULL;
+  if (curl_url_get(b->u, CURLUPART_PATH, &b->out, 0) == CURLUE_OK && b->out) {
+    size_t len = strlen(b->out);
+    while (len > 0 && b->out[len - 1] == '/') len--;
+    lua_pushlstring(L, b->out, len);
+    curl_free(b->out);
+    b->out = NULL;
+  } else {
+    lua_pushliteral(L, "");
+  }
+  lua_pushstring(L, path);
+  lua_concat(L, 2);
+  rc = curl_url_set(b->u, CURLUPART_PATH, lua_tostring(L, -1), 0);
+  lua_pop(L, 1);
+  if (rc != CURLUE_OK) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "path cannot be used in a URL (%s)", curl_url_strerror(rc));
+    return 2;
+  }
+  if (lua_istable(L, 3)) {
+    int n = (int)lua_rawlen(L, 3);
+    for (int i = 1; i <= n; i++) {
+      lua_rawgeti(L, 3, i);
+      luaL_checktype(L, -1, LUA_TTABLE);
+      lua_rawgeti(L, -1, 1);
+      lua_rawgeti(L, -2, 2);
+      lua_pushfstring(L, "%s=%s", luaL_checkstring(L, -2), luaL_checkstring(L, -1));
+      rc = curl_url_set(b->u, CURLUPART_QUERY, lua_tostring(L, -1),
+                        CURLU_APPENDQUERY | CURLU_URLENCODE);
+      lua_pop(L, 4);
+      if (rc != CURLUE_OK) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "query cannot be encoded (%s)", curl_url_strerror(rc));
+        return 2;
+      }
+    }
+  }
+  rc = curl_url_get(b->u, CURLUPART_URL, &part, 0);
+  if (rc != CURLUE_OK) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "URL cannot be built (%s)", curl_url_strerror(rc));
+    return 2;
+  }
+  b->out = part;
+  lua_pushstring(L, part);
+  return 1;
+}
+
+/* core.sleep(seconds): for backoff between retries. */
+static int core_sleep(lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  struct timespec ts, rem;
+  if (!(s > 0)) {
+    return 0;
+  }
+  if (s > 3600) s = 3600;
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &rem) == -1 && errno == EINTR) {
+    ts = rem;
+  }
+  return 0;
+}
+
+/* core.now() -> seconds on a monotonic clock. */
+static int core_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+static const luaL_Reg core_functions[] = {
+    {"validate", core_validate},
+    {"schemas", core_schemas},
+    {"url", core_url},
+    {"sleep", core_sleep},
+    {"now", core_now},
+    {NULL, NULL},
+};
+
+CAMPAIGN_EXPORT int luaopen_campaign_core(lua_State *L) {
+  /* Reference-counted by curl; never undone, since other modules in the
+   * same process may use curl too. */
+  static int curl_ready = 0;
+  if (!curl_ready) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      return luaL_error(L, "campaign: curl_global_init failed");
+    }
+    curl_ready = 1;
+  }
+  luaL_newlib(L, core_functions);
+  campaign_http_open(L);
+  lua_pushstring(L, curl_version());
+  lua_setfield(L, -2, "curl_version");
+  return 1;
+}

@@ -1,0 +1,10 @@
+/* Pieces of campaign.core that live in their own files. */
+#ifndef CAMPAIGN_CORE_H
+#define CAMPAIGN_CORE_H
+
+#include "compat.h"
+
+/* Registers the HTTP handle type and sets core.http on the table on top. */
+void campaign_http_open(lua_State *L);
+
+#endif

@@ -1,0 +1,101 @@
+/* The generic validator: walks a Lua table against a provider's field table
+ * and collects every problem with its field path. Provider files describe
+ * their fields with the types below; the walker is written once, here. */
+#ifndef CAMPAIGN_VALIDATE_H
+#define CAMPAIGN_VALIDATE_H
+
+#include <stddef.h>
+#include "compat.h"
+
+typedef enum {
+  VT_STRING = 1,
+  VT_INTEGER,   /* a number with no fraction that JSON carries exactly */
+  VT_NUMBER,    /* any finite number */
+  VT_BOOLEAN,
+  VT_OBJECT,    /* named fields, described by .object */
+  VT_ARRAY,     /* a sequence; items described by .items */
+  VT_MAP,       /* free string keys; values described by .items, or any JSON */
+  VT_JSON,      /* any JSON value (opaque to this module) */
+  VT_FORBIDDEN  /* a known name that this operation does not take: .note says why */
+} vtype;
+
+#define VF_REQUIRED 0x01u
+#define VF_UNIQUE   0x02u   /* array items must be distinct */
+#define VF_MIN      0x04u   /* .min applies (value, characters or items) */
+#define VF_MAX      0x08u   /* .max applies */
+
+typedef struct vctx vctx;
+typedef struct vobject vobject;
+
+typedef struct vformat {
+  int (*check)(const char *s, size_t len);
+  const char *message;      /* e.g. "must be E.164, e.g. +14155551234" */
+} vformat;
+
+typedef struct vfield {
+  const char *name;
+  unsigned char type;
+  unsigned char flags;
+  double min, max;
+  const char *const *enums;      /* NULL-terminated list of allowed strings */
+  const vformat *format;
+  const vobject *object;         /* VT_OBJECT */
+  const struct vfield *items;    /* VT_ARRAY / VT_MAP values */
+  const char *note;              /* VT_FORBIDDEN: the reason shown */
+} vfield;
+
+struct vobject {
+  const vfield *fields;          /* ends with a {NULL} entry */
+  void (*rules)(vctx *ctx, int idx);  /* cross-field rules, run after the fields */
+  int open;                      /* unknown names allowed (checked as JSON) */
+};
+
+/* A named schema, as the provider files export them. */
+typedef struct vschema {
+  const char *name;              /* "vapi.create" */
+  const vobject *root;
+  int nonempty;                  /* an empty table is an error ("nothing to update") */
+} vschema;
+
+#define V_MAX_DEPTH 32
+#define V_PATH_MAX 256
+
+struct vctx {
+  lua_State *L;
+  int errors;                    /* stack index of the errors list */
+  int nerr;
+  int max_errors;
+  int passthrough;               /* unknown names pass (checked as JSON only) */
+  int depth;
+  size_t plen;
+  char path[V_PATH_MAX];
+  const void *open_tables[V_MAX_DEPTH + 1];
+};
+
+/* Field constructors, so that provider tables read like the docs. */
+#define V_END {NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL}
+
+/* Entry points. */
+void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough);
+void v_check_root(vctx *ctx, const vschema *schema, int idx);
+
+/* For cross-field rules. */
+int v_has(vctx *ctx, int idx, const char *name);
+void v_get(vctx *ctx, int idx, const char *name); /* pushes t[name], raw */
+int v_is(vctx *ctx, int idx, const char *name, int luatype);
+void v_error(vctx *ctx, const char *fmt, ...);
+void v_error_at(vctx *ctx, const char *name, const char *fmt, ...);
+void v_error_at_index(vctx *ctx, const char *name, long index, const char *child,
+                      const char *fmt, ...);
+size_t v_path_push(vctx *ctx, const char *name);
+size_t v_path_push_index(vctx *ctx, long index);
+void v_path_pop(vctx *ctx, size_t old);
+void v_check_value(vctx *ctx, const vfield *f, int idx);
+
+/* Formats shared by providers. */
+extern const vformat V_E164;
+extern const vformat V_DATETIME;
+extern const vformat V_HTTP_URL;
+int v_parse_datetime(const char *s, size_t len, double *epoch);
+
+#endif
