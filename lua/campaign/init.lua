@@ -257,6 +257,11 @@ function Client:prepare(op, fields, id)
   end
   local headers = {}
   for name, value in pairs(self._headers) do headers[name] = value end
+  local key = secrets[self]
+  if key then
+    local provider = providers[self.provider]
+    headers[provider.auth_header] = provider.auth_prefix .. key
+  end
   if body then headers["Content-Type"] = "application/json" end
   local req = setmetatable({ method = spec.method, url = url, headers = headers, body = body },
     Request)
@@ -616,7 +621,6 @@ function M.client(opts)
   end
   local problem = bad_header("User-Agent", user_agent)
   if problem then error("campaign.client: " .. problem, 2) end
-  if key then headers[provider.auth_header] = provider.auth_prefix .. key end
 
   local self = setmetatable({
     provider = name,
