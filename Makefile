@@ -40,7 +40,7 @@ LUA_SHAREDIR?= $(PREFIX)/share/lua/$(LUA_ABI)
 BUSTED      ?= /usr/bin/busted
 TEST_ENV     = LUA_PATH='lua/?.lua;lua/?/init.lua;tests/?.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 
-.PHONY: all deps test demo lint clean install
+.PHONY: all deps test demo lint valgrind clean install
 
 all: $(CORE)
 
@@ -60,11 +60,17 @@ deps:
 
 test: deps
 	@$(MAKE) --no-print-directory all
-	@$(TEST_ENV) $(LUA) $(BUSTED) --lua=$(LUA) $(BUSTED_ARGS)
+	@$(TEST_ENV) $(LUA) $(BUSTED) $(BUSTED_ARGS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(TEST_ENV) $(LUA) examples/demo.lua
+
+# The suite under valgrind: any memory error or definite leak fails it.
+valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@$(TEST_ENV) valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+	  --error-exitcode=99 $(LUA) $(BUSTED) $(BUSTED_ARGS)
 
 lint:
 	luacheck lua tests examples

@@ -14,7 +14,8 @@
 
 CAMPAIGN_EXPORT int luaopen_campaign_core(lua_State *L);
 
-static const vschema *const all_schemas[] = {vapi_schemas, NULL};
+static const vschema *const all_schemas[] = {vapi_schemas, smallest_schemas,
+                                             autocalls_schemas, atlas_schemas, NULL};
 
 static const vschema *find_schema(const char *name) {
   for (int i = 0; all_schemas[i]; i++) {
@@ -205,7 +206,9 @@ CAMPAIGN_EXPORT int luaopen_campaign_core(lua_State *L) {
   }
   luaL_newlib(L, core_functions);
   campaign_http_open(L);
-  lua_pushstring(L, curl_version());
+  /* curl_version() would initialise libldap (and leak in it): the version
+   * number alone is enough. */
+  lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
   lua_setfield(L, -2, "curl_version");
   return 1;
 }

@@ -6,5 +6,8 @@
 #include "validate.h"
 
 extern const vschema vapi_schemas[];
+extern const vschema smallest_schemas[];
+extern const vschema autocalls_schemas[];
+extern const vschema atlas_schemas[];
 
 #endif

@@ -5,7 +5,9 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "validate.h"
 
@@ -571,7 +573,9 @@ static void check_array(vctx *ctx, const vfield *f, int idx) {
     } else {
       check_json(ctx, item);
     }
-    if (set && (lua_type(L, item) == LUA_TSTRING || lua_type(L, item) == LUA_TNUMBER)) {
+    /* NaN cannot be a table key; it was reported as not finite already. */
+    if (set && (lua_type(L, item) == LUA_TSTRING ||
+                (lua_type(L, item) == LUA_TNUMBER && lua_tonumber(L, item) == lua_tonumber(L, item)))) {
       lua_pushvalue(L, item);
       lua_rawget(L, set);
       if (!lua_isnil(L, -1)) {
@@ -871,3 +875,78 @@ static int check_http_url(const char *s, size_t len) {
 }
 
 const vformat V_HTTP_URL = {check_http_url, "must be an http:// or https:// URL"};
+
+/* ---- IANA time zone names (shared: Autocalls timezone, Atlas Timezone) --
+ * A name is accepted when it is a safe relative path (letters, digits and
+ * _ + - in components that start with a letter, joined by single "/") and
+ * names a TZif file in the system's zoneinfo database ($TZDIR, else
+ * /usr/share/zoneinfo, Debian's tzdata). On a host without that database
+ * only the shape is checked. */
+
+#define TZ_NAME_MAX 64
+
+static int tz_name_shape(const char *s, size_t len) {
+  int start = 1;
+  if (len == 0 || len > TZ_NAME_MAX) {
+    return 0;
+  }
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    int letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    if (start && !letter) {
+      return 0;               /* empty component, leading "/", "..", "-x" */
+    }
+    if (c == '/') {
+      start = 1;
+      continue;
+    }
+    if (!letter && !(c >= '0' && c <= '9') && c != '_' && c != '+' && c != '-') {
+      return 0;
+    }
+    start = 0;
+  }
+  return !start;              /* no trailing "/" */
+}
+
+/* Files in the database that are not zone names. */
+static int tz_not_a_zone(const char *s, size_t len) {
+  return (len == 9 && memcmp(s, "localtime", 9) == 0) ||
+         (len == 10 && memcmp(s, "posixrules", 10) == 0) ||
+         (len > 6 && memcmp(s, "posix/", 6) == 0) ||
+         (len > 6 && memcmp(s, "right/", 6) == 0);
+}
+
+static int check_iana_tz(const char *s, size_t len) {
+  const char *dir = getenv("TZDIR");
+  char path[512];
+  struct stat st;
+  char magic[4];
+  FILE *f;
+  size_t got;
+  if (!tz_name_shape(s, len) || strlen(s) != len || tz_not_a_zone(s, len)) {
+    return 0;
+  }
+  if (!dir || dir[0] != '/') {
+    dir = "/usr/share/zoneinfo";
+  }
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return 1;                 /* no database here: the shape is all we can check */
+  }
+  if (snprintf(path, sizeof path, "%s/%s", dir, s) >= (int)sizeof path) {
+    return 0;
+  }
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return 0;
+  }
+  f = fopen(path, "rb");
+  if (!f) {
+    return 0;
+  }
+  got = fread(magic, 1, sizeof magic, f);
+  fclose(f);
+  return got == sizeof magic && memcmp(magic, "TZif", 4) == 0;
+}
+
+const vformat V_IANA_TZ = {check_iana_tz,
+                           "must be an IANA time zone name, e.g. America/New_York or "
+                           "Europe/London"};

@@ -98,4 +98,8 @@ extern const vformat V_DATETIME;
 extern const vformat V_HTTP_URL;
 int v_parse_datetime(const char *s, size_t len, double *epoch);
 
+/* IANA time zone name, checked against the system zoneinfo database
+ * (Autocalls timezone, Atlas Timezone). */
+extern const vformat V_IANA_TZ;
+
 #endif

@@ -276,6 +276,7 @@ describe("vapi create", function()
         "must be one of")
       bad({ serverMessages = { "campaign.started", "campaign.started" } }, "serverMessages[2]",
         "is a duplicate")
+      bad({ serverMessages = { 0 / 0, 0 / 0 } }, "serverMessages[2]", "must be a string (got NaN)")
     end)
   end)
 

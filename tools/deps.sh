@@ -9,7 +9,8 @@ case "$LUA_VERSION" in
   *) LUA_PKGS="lua$LUA_VERSION liblua$LUA_VERSION-dev" ;;
 esac
 PKGS="gcc make pkg-config libcurl4-openssl-dev lua-cjson lua-busted lua-socket
-nginx libnginx-mod-http-lua curl python3 python3-jsonschema $LUA_PKGS"
+nginx libnginx-mod-http-lua curl python3 python3-jsonschema valgrind tzdata lua-check
+$LUA_PKGS"
 
 if [ "${1:-}" = "--list" ]; then
   echo $PKGS

@@ -350,8 +350,10 @@ local function provider_message(decoded)
   return concat(parts, "; "), fields
 end
 
-local REASONS = { [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden",
-  [404] = "Not Found", [409] = "Conflict", [422] = "Unprocessable Entity",
+local REASONS = { [301] = "Moved Permanently", [302] = "Found", [303] = "See Other",
+  [307] = "Temporary Redirect", [308] = "Permanent Redirect", [400] = "Bad Request",
+  [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found", [409] = "Conflict",
+  [422] = "Unprocessable Entity",
   [429] = "Too Many Requests", [500] = "Internal Server Error", [502] = "Bad Gateway",
   [503] = "Service Unavailable", [504] = "Gateway Timeout" }
 
@@ -428,7 +430,13 @@ function Client:_send(op, req, opts)
       local words, fields = provider_message(decoded)
       local line = format("HTTP %d %s", status, REASONS[status] or "")
       line = line:gsub(" $", "")
-      if words then line = line .. ": " .. words end
+      if words then
+        line = line .. ": " .. words
+      elseif status >= 300 and status < 400 then
+        local location = header(resp.headers, "location")
+        line = line .. ": redirect" .. (location and (" to " .. location) or "")
+          .. " not followed (the API key must not travel with it)"
+      end
       err = new_error(self, op, "http", line, { status = status, body = decoded,
         errors = fields, headers = resp.headers })
       local after = retry_after_of(resp, decoded)
@@ -484,6 +492,20 @@ function Client:delete(id, opts) return self:_call("delete", nil, id, opts) end
 function Client:start(id, opts) return self:_call("start", nil, id, opts) end
 --- Stops, pauses or cancels a campaign, whichever the provider has.
 function Client:stop(id, opts) return self:_call("stop", nil, id, opts) end
+--- Attaches an agent to a campaign (Atlas): POST /agent/{campaignId} with an
+-- inline configuration, or POST /agent/new/{campaignId} (template-driven)
+-- with `opts.template = true`. `fields` (default `{}`) is sent as given: the
+-- bodies are not published, so only JSON-ability is checked.
+function Client:attach_agent(campaign_id, fields, opts)
+  local op = (type(opts) == "table" and opts.template) and "attach_agent_template"
+    or "attach_agent"
+  if not self._ops[op] then
+    return nil, new_error(self, op, "unsupported",
+      format("%s has no call to attach an agent to a campaign", self.provider))
+  end
+  if fields == nil then fields = {} end
+  return self:_call(op, fields, campaign_id, opts)
+end
 
 --- Closes the client's HTTP handle (also done by the garbage collector).
 function Client:close()
@@ -528,6 +550,15 @@ local function check_number_option(opts, name, lo, hi)
   if v ~= nil and (type(v) ~= "number" or v ~= v or v < lo or v > hi) then
     error(format("campaign.client: %s must be a number between %s and %s", name, lo, hi), 3)
   end
+end
+
+local schema_set
+local function known_schemas()
+  if not schema_set then
+    schema_set = {}
+    for _, name in ipairs(core.schemas()) do schema_set[name] = true end
+  end
+  return schema_set
 end
 
 local LOOPBACK = { ["127.0.0.1"] = true, ["localhost"] = true, ["[::1]"] = true }
@@ -581,6 +612,7 @@ function M.client(opts)
   end
 
   local ops = {}
+  local known = known_schemas()
   local legacy = opts.legacy and provider.legacy_paths or {}
   if opts.legacy and not provider.legacy_paths then
     error(format("campaign.client: provider %s has no legacy routes", name), 2)
@@ -589,6 +621,10 @@ function M.client(opts)
     local copy = {}
     for k, v in pairs(spec) do copy[k] = v end
     copy.path = legacy[op] or copy.path
+    if (copy.schema and not known[copy.schema]) or (copy.query and not known[copy.query]) then
+      copy.unsupported = format("%s %s is not available in this build of lua-campaign",
+        name, op)
+    end
     ops[op] = copy
   end
   if opts.paths ~= nil then

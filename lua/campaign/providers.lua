@@ -76,7 +76,9 @@ providers.autocalls = {
     get = {
       unsupported = "Autocalls.ai documents no call to get one campaign: use list",
     },
-    list = { method = "GET", path = "/user/campaigns" },
+    -- No query parameters are documented: the empty schema reports a filter
+    -- instead of dropping it silently.
+    list = { method = "GET", path = "/user/campaigns", query = "autocalls.list" },
     delete = { method = "DELETE", path = "/user/campaign/{id}" },
     start = {
       method = "POST", path = "/user/campaigns/update-status", body = autocalls_status("start"),

@@ -2,8 +2,15 @@
 """Validates request bodies against a provider's official OpenAPI schema.
 
 usage: schema_check.py SPEC.json SCHEMA_NAME < bodies.jsonl
+       schema_check.py SPEC.json --path /campaign --method post < bodies.jsonl
+       schema_check.py SPEC.json --path /campaign --method get --query < queries.jsonl
 One JSON document per input line; prints one line per invalid body and
 exits 1 if there was any. Uses Debian's python3-jsonschema.
+
+SCHEMA_NAME is a named schema (components.schemas). With --path and
+--method the schema is the operation's inline request body; with --query
+each line is an object of query parameters, checked against the
+operation's declared parameters (unknown names are problems too).
 """
 import json
 import sys
@@ -28,14 +35,58 @@ def fix_known_defects(schemas):
         codes["type"] = "integer"
 
 
+def parse_args(argv):
+    """SPEC NAME, or SPEC --path P --method M [--query]."""
+    args = {"spec": argv[1], "name": None, "path": None, "method": None, "query": False}
+    rest = argv[2:]
+    if rest and not rest[0].startswith("--"):
+        args["name"] = rest.pop(0)
+    while rest:
+        flag = rest.pop(0)
+        if flag in ("--path", "--method") and rest:
+            args[flag[2:]] = rest.pop(0)
+        elif flag == "--query":
+            args["query"] = True
+        else:
+            sys.exit(f"schema_check.py: unexpected argument {flag}")
+    if not args["name"] and not (args["path"] and args["method"]):
+        sys.exit("usage: schema_check.py SPEC.json SCHEMA_NAME | --path P --method M [--query]")
+    return args
+
+
+def query_schema(operation):
+    """The declared query parameters as one object schema."""
+    props, required = {}, []
+    for param in operation.get("parameters", []):
+        if param.get("in") != "query":
+            continue
+        props[param["name"]] = param.get("schema", {})
+        if param.get("required"):
+            required.append(param["name"])
+    return {"type": "object", "properties": props, "required": required,
+            "additionalProperties": False}
+
+
 def main():
-    spec_path, name = sys.argv[1], sys.argv[2]
-    with open(spec_path) as f:
+    args = parse_args(sys.argv)
+    with open(args["spec"]) as f:
         spec = json.load(f)
-    schemas = spec.get("schemas") or spec.get("components", {}).get("schemas")
+    schemas = spec.get("schemas") or spec.get("components", {}).get("schemas") or {}
     fix_known_defects(schemas)
-    root = {"components": {"schemas": schemas}}
-    schema = dict(schemas[name])
+    root = dict(spec)
+    root["components"] = dict(spec.get("components", {}), schemas=schemas)
+    if args["name"]:
+        name = args["name"]
+        schema = dict(schemas[name])
+    else:
+        operation = spec["paths"][args["path"]][args["method"].lower()]
+        if args["query"]:
+            name = f"{args['method'].upper()} {args['path']} query"
+            schema = query_schema(operation)
+        else:
+            name = f"{args['method'].upper()} {args['path']}"
+            content = operation["requestBody"]["content"]["application/json"]
+            schema = dict(content["schema"])
     resolver = jsonschema.RefResolver("", root)
     validator = jsonschema.Draft7Validator(schema, resolver=resolver)
     bad = 0

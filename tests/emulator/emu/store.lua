@@ -1,0 +1,247 @@
+-- luacheck: globals ngx
+-- State in the "emu" shared dict. With one worker and no yield between a
+-- read and its write, the read-modify-write sequences here are atomic.
+--
+-- Keys:
+--   seq, r:N, s:N       request counter, recorded request N (JSON without its
+--                       closing brace), response status of request N
+--   conn:ID, nconn      distinct connection ids seen, their number
+--   faults              JSON array: the fault queue
+--   keys                JSON object: accepted API keys per provider
+--   c:P:ID, m:P:ID      campaign ID of provider P: its data, the rest
+--   i:P, n:P            P's ids in creation order, P's campaign counter
+local json = require "emu.json"
+
+local dict = ngx.shared.emu
+
+local M = {}
+
+M.DEFAULT_KEYS = {
+    vapi = "vapi-test-key",
+    smallest = "smallest-test-key",
+    autocalls = "autocalls-test-key",
+    atlas = "atlas-test-key",
+}
+
+local function put(key, value)
+    local ok, err = dict:safe_set(key, value)
+    if not ok then
+        ngx.log(ngx.ERR, "emulator: cannot store ", key, " (", #value, " bytes): ", err)
+    end
+    return ok, err
+end
+
+function M.reset()
+    dict:flush_all()
+    dict:flush_expired(0)
+end
+
+---------------------------------------------------------------- requests
+
+function M.note_connection(id)
+    if dict:add("conn:" .. tostring(id), true) then
+        dict:incr("nconn", 1, 0)
+    end
+end
+
+-- Stores the request record; returns its seq.
+function M.record(rec)
+    local seq = dict:incr("seq", 1, 0)
+    rec.seq = seq
+    local text = json.encode(rec)
+    -- Leave the object open: the response status is appended when listing.
+    if not put("r:" .. seq, text:sub(1, -2)) then
+        rec.body = ""
+        rec.body_dropped = true
+        put("r:" .. seq, json.encode(rec):sub(1, -2))
+    end
+    return seq
+end
+
+function M.set_status(seq, status)
+    dict:set("s:" .. seq, status)
+end
+
+-- JSON array text of the records with seq > since.
+function M.requests_json(since)
+    local n = dict:get("seq") or 0
+    local parts = {}
+    for i = (since or 0) + 1, n do
+        local r = dict:get("r:" .. i)
+        if r then
+            local st = dict:get("s:" .. i)
+            parts[#parts + 1] = r .. ',"status":' .. (st and tostring(st) or "null") .. "}"
+        end
+    end
+    return "[" .. table.concat(parts, ",") .. "]"
+end
+
+function M.stats()
+    return {
+        requests = dict:get("seq") or 0,
+        connections = dict:get("nconn") or 0,
+    }
+end
+
+---------------------------------------------------------------- faults
+
+function M.faults()
+    local raw = dict:get("faults")
+    return raw and json.decode(raw) or json.array()
+end
+
+local function save_faults(list)
+    if #list == 0 then
+        dict:delete("faults")
+    else
+        put("faults", json.encode(json.array(list)))
+    end
+end
+
+function M.add_faults(list)
+    local q = M.faults()
+    for _, f in ipairs(list) do
+        q[#q + 1] = f
+    end
+    save_faults(q)
+    return #q
+end
+
+function M.clear_faults()
+    dict:delete("faults")
+end
+
+local function fault_matches(f, provider, method, path)
+    if f.provider and f.provider ~= provider then return false end
+    if f.method and f.method:upper() ~= method then return false end
+    if f.path then
+        local ok, found = pcall(string.find, path, f.path)
+        if not ok or not found then return false end
+    end
+    return true
+end
+
+-- Takes the first queued fault matching the request and uses up one of its
+-- `times` (negative: unlimited). Returns the fault or nil.
+function M.take_fault(provider, method, path)
+    local raw = dict:get("faults")
+    if not raw then return nil end
+    local list = json.decode(raw)
+    for i, f in ipairs(list) do
+        if fault_matches(f, provider, method, path) then
+            local times = f.times or 1
+            if times >= 0 then
+                times = times - 1
+                if times <= 0 then
+                    table.remove(list, i)
+                else
+                    f.times = times
+                end
+                save_faults(list)
+            end
+            return f
+        end
+    end
+    return nil
+end
+
+---------------------------------------------------------------- keys
+
+function M.keys()
+    local raw = dict:get("keys")
+    return raw and json.decode(raw) or M.DEFAULT_KEYS
+end
+
+function M.set_keys(map)
+    local keys = {}
+    for k, v in pairs(M.keys()) do keys[k] = v end
+    for k, v in pairs(map) do keys[k] = v end
+    put("keys", json.encode(keys))
+    return keys
+end
+
+function M.key_accepted(provider, key)
+    if type(key) ~= "string" then return false end
+    local accepted = M.keys()[provider]
+    if type(accepted) == "string" then
+        return key == accepted
+    elseif type(accepted) == "table" then
+        for _, k in ipairs(accepted) do
+            if key == k then return true end
+        end
+    end
+    return false
+end
+
+---------------------------------------------------------------- campaigns
+-- A campaign entry is { seq = creation number, data = provider object, ...
+-- emulator-only state }. data is stored apart ("c:P:ID") so its JSON text
+-- can be sent as is (a Vapi campaign can hold 10,000 customers); the rest
+-- goes to "m:P:ID".
+
+function M.next_number(provider)
+    return dict:incr("n:" .. provider, 1, 0)
+end
+
+local function index(provider)
+    local raw = dict:get("i:" .. provider)
+    return raw and json.decode(raw) or json.array()
+end
+
+-- The stored JSON text of a campaign's data, or nil.
+function M.campaign_text(provider, id)
+    return dict:get("c:" .. provider .. ":" .. tostring(id))
+end
+
+function M.get_campaign(provider, id)
+    id = tostring(id)
+    local text = dict:get("c:" .. provider .. ":" .. id)
+    if not text then return nil end
+    local entry = json.decode(dict:get("m:" .. provider .. ":" .. id) or "{}")
+    entry.data = json.decode(text)
+    return entry
+end
+
+-- Inserts or replaces; returns the data's JSON text, or nil, error.
+function M.put_campaign(provider, id, entry)
+    id = tostring(id)
+    local key = provider .. ":" .. id
+    local is_new = dict:get("c:" .. key) == nil
+    local meta = {}
+    for k, v in pairs(entry) do
+        if k ~= "data" then meta[k] = v end
+    end
+    local text = json.encode(entry.data)
+    local ok, err = put("c:" .. key, text)
+    if not ok then return nil, err end
+    put("m:" .. key, json.encode(meta))
+    if is_new then
+        local ids = index(provider)
+        ids[#ids + 1] = id
+        put("i:" .. provider, json.encode(ids))
+    end
+    return text
+end
+
+function M.delete_campaign(provider, id)
+    id = tostring(id)
+    dict:delete("c:" .. provider .. ":" .. id)
+    dict:delete("m:" .. provider .. ":" .. id)
+    local ids = index(provider)
+    for i = #ids, 1, -1 do
+        if ids[i] == id then table.remove(ids, i) end
+    end
+    put("i:" .. provider, json.encode(json.array(ids)))
+end
+
+-- Entries in creation order.
+function M.list_campaigns(provider)
+    local out = {}
+    for _, id in ipairs(index(provider)) do
+        local e = M.get_campaign(provider, id)
+        if e then out[#out + 1] = e end
+    end
+    return out
+end
+
+return M
