@@ -1,0 +1,43 @@
+rockspec_format = "3.0"
+package = "campaign"
+version = "scm-1"
+source = {
+   url = "git+https://github.com/lua-campaign/lua-campaign.git",
+}
+description = {
+   summary = "Voice-AI calling campaigns on Atlas, Autocalls.ai, Vapi and Smallest AI Atoms",
+   detailed = [[
+Create and manage calling campaigns from Lua. A C core checks each table
+against every rule the provider documents, reports every problem with its
+field path, builds the JSON with lua-cjson and sends it with libcurl.
+]],
+   license = "MIT",
+}
+dependencies = {
+   "lua >= 5.1, < 5.5",
+   "lua-cjson",
+}
+external_dependencies = {
+   CURL = { header = "curl/curl.h", library = "curl" },
+}
+build = {
+   type = "builtin",
+   modules = {
+      ["campaign.core"] = {
+         sources = {
+            "src/core.c", "src/http.c", "src/validate.c",
+            "src/provider_atlas.c", "src/provider_autocalls.c",
+            "src/provider_smallest.c", "src/provider_vapi.c",
+         },
+         defines = { "_POSIX_C_SOURCE=200809L" },
+         libraries = { "curl" },
+         incdirs = { "$(CURL_INCDIR)" },
+         libdirs = { "$(CURL_LIBDIR)" },
+      },
+      ["campaign"] = "lua/campaign/init.lua",
+      ["campaign.providers"] = "lua/campaign/providers.lua",
+   },
+}
+test = {
+   type = "busted",
+}
