@@ -2,6 +2,7 @@
  * that connections and TLS sessions are kept. Everything curl needs to free
  * lives in the userdata, so a Lua error at any point leaks nothing: __gc
  * (and close, which is the same and safe twice) releases it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +25,19 @@ typedef struct http {
   buffer body, head;
   size_t max_body;
   int overflow;
+  /* The request body, read by curl through on_read. */
+  const char *send;
+  size_t send_len, send_pos;
+  int no_resend;                /* the request must not be sent twice */
   char errbuf[CURL_ERROR_SIZE];
 } http;
+
+/* A connection idle for a while may be closed by the server at any moment
+ * (Node's default keep-alive timeout is 5 s): a request that must not be
+ * repeated does not go over one idle for 2 s or more. curl compares whole
+ * seconds with ">", so 1 means 2 s. */
+#define STALE_AFTER 1L
+#define DEFAULT_MAXAGE 118L
 
 static int buffer_add(buffer *b, const char *data, size_t n) {
   if (b->len + n + 1 > b->cap) {
@@ -70,6 +82,31 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
     return 0;
   }
   return buffer_add(&h->body, data, n) ? n : 0;
+}
+
+static size_t on_read(char *dest, size_t size, size_t nmemb, void *ud) {
+  http *h = ud;
+  size_t n = size * nmemb, left = h->send_len - h->send_pos;
+  if (n > left) {
+    n = left;
+  }
+  memcpy(dest, h->send + h->send_pos, n);
+  h->send_pos += n;
+  return n;
+}
+
+/* curl rewinds the body to send it again when a reused connection died
+ * before any answer came back. That is right for requests that are safe to
+ * repeat; for the others (a create) the first copy may have been acted on,
+ * so the transfer fails instead and the caller learns the outcome is
+ * unknown. */
+static int on_seek(void *ud, curl_off_t offset, int origin) {
+  http *h = ud;
+  if (h->no_resend || origin != SEEK_SET || offset < 0 || (size_t)offset > h->send_len) {
+    return CURL_SEEKFUNC_CANTSEEK;
+  }
+  h->send_pos = (size_t)offset;
+  return CURL_SEEKFUNC_OK;
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
@@ -194,6 +231,10 @@ static int http_new(lua_State *L) {
 #endif
   /* Redirects are never followed: the key would travel with them. */
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+  curl_easy_setopt(c, CURLOPT_READDATA, h);
+  curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+  curl_easy_setopt(c, CURLOPT_SEEKDATA, h);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -271,6 +312,7 @@ static int http_perform(lua_State *L) {
   lua_pop(L, 1);
   timeout = opt_number(L, 2, "timeout", 30);
   connect_timeout = opt_number(L, 2, "connect_timeout", 10);
+  h->no_resend = opt_bool(L, 2, "no_resend", 0);
 
   if (h->headers) {
     curl_slist_free_all(h->headers);
@@ -301,25 +343,32 @@ static int http_perform(lua_State *L) {
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, to_ms(timeout));
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, to_ms(connect_timeout));
+  h->send = body ? body : "";
+  h->send_len = body_len;
+  h->send_pos = 0;
   if (strcmp(method, "GET") == 0) {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
   } else {
     if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
         strcmp(method, "PATCH") == 0) {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+      /* The body goes through on_read so that a resend needs on_seek. */
+      curl_easy_setopt(c, CURLOPT_POST, 1L);
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     } else {
       curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     }
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
   }
+  curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, h->no_resend ? STALE_AFTER : DEFAULT_MAXAGE);
 
   buffer_reset(&h->body);
   buffer_reset(&h->head);
   h->overflow = 0;
   h->errbuf[0] = '\0';
   rc = curl_easy_perform(c);
+  h->send = NULL;
   curl_slist_free_all(h->headers);
   h->headers = NULL;
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);

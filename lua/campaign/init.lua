@@ -244,7 +244,7 @@ function Client:prepare(op, fields, id)
     local normalize = self._normalize
     if normalize then
       local err
-      fields, err = normalize(op, fields)
+      fields, err = normalize(op, fields, { passthrough = self.passthrough })
       if not fields then return nil, validation_error(self, op, err) end
     end
     local ok, problems = core.validate(spec.schema, fields, self.passthrough)
@@ -272,7 +272,8 @@ end
 -- ---------------------------------------------------------------------------
 -- Sending, retries
 
-local RETRY_STATUS_ALWAYS = { [429] = true }
+-- Operations whose success must carry the campaign: an empty 2xx is an error.
+local BODY_EXPECTED = { create = true, update = true, get = true, list = true }
 local RETRY_STATUS_IDEMPOTENT = { [500] = true, [502] = true, [503] = true, [504] = true }
 
 local function header(headers, name)
@@ -374,11 +375,12 @@ end
 
 -- One attempt through the transport: a response table, or nil and
 -- kind, message, sent (whether the request may have reached the provider).
-function Client:_attempt(req, timeout, connect_timeout)
+function Client:_attempt(req, timeout, connect_timeout, idempotent)
   local transport = self.transport
   if not transport then
     return self._http:perform({ method = req.method, url = req.url, headers = req.headers,
-      body = req.body, timeout = timeout, connect_timeout = connect_timeout })
+      body = req.body, timeout = timeout, connect_timeout = connect_timeout,
+      no_resend = not idempotent })
   end
   local treq = { method = req.method, url = req.url, headers = req.headers, body = req.body,
     timeout = timeout, connect_timeout = connect_timeout }
@@ -394,80 +396,115 @@ function Client:_attempt(req, timeout, connect_timeout)
   return nil, "transport", tostring(err or "the transport returned no response"), true
 end
 
+-- What one attempt came to: the decoded body, or an error with whether it
+-- may be retried (and after how long, when the provider said so).
+function Client:_outcome(op, resp, kind, message, sent, idempotent)
+  local key = secrets[self]
+  if not resp then
+    local err = new_error(self, op, kind, redact_text(message, key))
+    if sent and not idempotent then
+      err.outcome_unknown = true
+      return nil, err, false
+    end
+    return nil, err, true
+  end
+  local status = resp.status
+  local text = redact_text(resp.body, key)
+  if status >= 200 and status < 300 then
+    local decoded, ok = decode_body(text)
+    if not ok or (decoded == nil and BODY_EXPECTED[op]) then
+      return nil, new_error(self, op, "decode", format("HTTP %d with %s: the provider accepted "
+        .. "the request but its answer cannot be read", status,
+        decoded == nil and "an empty body" or "a body that is not JSON"),
+        { status = status, body = text, headers = resp.headers }), false
+    end
+    if decoded == nil then decoded = {} end
+    local unwrap = self._unwrap
+    if unwrap and type(decoded) == "table" and type(decoded[unwrap]) == "table" then
+      decoded = decoded[unwrap]
+    end
+    return decoded
+  end
+  local decoded = decode_body(text)
+  local words, fields = provider_message(decoded)
+  local line = format("HTTP %d %s", status, REASONS[status] or ""):gsub(" $", "")
+  if words then
+    line = line .. ": " .. words
+  elseif status >= 300 and status < 400 then
+    local location = header(resp.headers, "location")
+    line = line .. ": redirect" .. (location and (" to " .. location) or "")
+      .. " not followed (the API key must not travel with it)"
+  end
+  local err = new_error(self, op, "http", line, { status = status, body = decoded,
+    errors = fields, headers = resp.headers })
+  local after = retry_after_of(resp, decoded)
+  if status == 429 or status == 503 then err.retry_after = after end
+  -- 429, and a 503 that says when to come back, mean the request was not
+  -- processed; 500/502/503/504 may come after the provider acted.
+  if status == 429 or (status == 503 and after) then
+    return nil, err, true, after
+  elseif RETRY_STATUS_IDEMPOTENT[status] then
+    if idempotent then return nil, err, true, after end
+    err.outcome_unknown = true
+  end
+  return nil, err, false
+end
+
+local CALL_OPTIONS = { timeout = true, connect_timeout = true, max_retries = true }
+
+local function call_hook(hook, info)
+  if hook then pcall(hook, info) end
+end
+
 function Client:_send(op, req, opts)
-  opts = opts or {}
   local key = secrets[self]
   if not key then
     return nil, single_problem(self, op, "api_key", "is missing: pass api_key to "
       .. "campaign.client or set " .. providers[self.provider].env)
   end
+  opts = opts or {}
+  if type(opts) ~= "table" then
+    error(format("campaign %s %s: call options must be a table", self.provider, op), 3)
+  end
+  for name in pairs(opts) do
+    if not CALL_OPTIONS[name] then
+      error(format("campaign %s %s: unknown call option %s (known: connect_timeout, "
+        .. "max_retries, timeout)", self.provider, op, tostring(name)), 3)
+    end
+  end
   local timeout = opts.timeout or self.timeout
   local connect_timeout = opts.connect_timeout or self.connect_timeout
   local max_retries = opts.max_retries or self.max_retries
   local idempotent = self:_idempotent(op)
+  local on_request, on_response = self.on_request, self.on_response
   local attempts = 0
   while true do
     attempts = attempts + 1
-    local resp, kind, message, sent = self:_attempt(req, timeout, connect_timeout)
-    local err, retry, wait
-    if resp then
-      local status = resp.status
-      local text = redact_text(resp.body, key)
-      if status >= 200 and status < 300 then
-        local decoded, ok = decode_body(text)
-        if not ok then
-          return nil, new_error(self, op, "decode", format("HTTP %d with a body that is not "
-            .. "JSON", status), { status = status, body = text, attempts = attempts })
-        end
-        if decoded == nil then decoded = {} end
-        local unwrap = self._unwrap
-        if unwrap and type(decoded) == "table" and type(decoded[unwrap]) == "table" then
-          decoded = decoded[unwrap]
-        end
-        return decoded
-      end
-      local decoded = decode_body(text)
-      local words, fields = provider_message(decoded)
-      local line = format("HTTP %d %s", status, REASONS[status] or "")
-      line = line:gsub(" $", "")
-      if words then
-        line = line .. ": " .. words
-      elseif status >= 300 and status < 400 then
-        local location = header(resp.headers, "location")
-        line = line .. ": redirect" .. (location and (" to " .. location) or "")
-          .. " not followed (the API key must not travel with it)"
-      end
-      err = new_error(self, op, "http", line, { status = status, body = decoded,
-        errors = fields, headers = resp.headers })
-      local after = retry_after_of(resp, decoded)
-      if status == 429 or status == 503 then err.retry_after = after end
-      if RETRY_STATUS_ALWAYS[status] or (status == 503 and (idempotent or after)) then
-        retry, wait = true, after
-      elseif RETRY_STATUS_IDEMPOTENT[status] then
-        if idempotent then
-          retry, wait = true, after
-        else
-          err.outcome_unknown = true
-        end
-      end
-    else
-      message = redact_text(message, key)
-      err = new_error(self, op, kind, message)
-      if not sent then
-        retry = true
-      elseif idempotent then
-        retry = true
-      else
-        err.outcome_unknown = true
+    if on_request then
+      call_hook(on_request, { provider = self.provider, op = op, attempt = attempts,
+        method = req.method, url = req.url, headers = redacted_headers(req.headers, self),
+        body = redact_text(req.body, key) })
+    end
+    local started = on_response and core.now()
+    local resp, kind, message, sent = self:_attempt(req, timeout, connect_timeout, idempotent)
+    local body, err, retry, wait = self:_outcome(op, resp, kind, message, sent, idempotent)
+    if err then err.attempts = attempts end
+    local delay
+    if retry and attempts <= max_retries then
+      delay = wait or (self.retry_delay * 2 ^ (attempts - 1) * (0.5 + random() * 0.5))
+      if delay > self.max_retry_delay then
+        -- The provider asked for a longer wait than the caller allows.
+        delay = not wait and self.max_retry_delay or nil
       end
     end
-    err.attempts = attempts
-    if not retry or attempts > max_retries then return nil, err end
-    local delay = wait or (self.retry_delay * 2 ^ (attempts - 1) * (0.5 + random() * 0.5))
-    if delay > self.max_retry_delay then
-      if wait then return nil, err end
-      delay = self.max_retry_delay
+    if on_response then
+      call_hook(on_response, { provider = self.provider, op = op, attempt = attempts,
+        elapsed = core.now() - started, status = resp and resp.status,
+        headers = resp and redacted_headers(resp.headers or {}, self),
+        body = resp and redact_text(resp.body, key), error = err, retry_in = delay })
     end
+    if not err then return body end
+    if not delay then return nil, err end
     self._sleep(delay)
   end
 end
@@ -504,7 +541,14 @@ function Client:attach_agent(campaign_id, fields, opts)
       format("%s has no call to attach an agent to a campaign", self.provider))
   end
   if fields == nil then fields = {} end
-  return self:_call(op, fields, campaign_id, opts)
+  local call_opts = opts
+  if type(opts) == "table" and opts.template ~= nil then
+    call_opts = {}
+    for k, v in pairs(opts) do
+      if k ~= "template" then call_opts[k] = v end
+    end
+  end
+  return self:_call(op, fields, campaign_id, call_opts)
 end
 
 --- Closes the client's HTTP handle (also done by the garbage collector).
@@ -519,7 +563,7 @@ local OPTIONS = {
   "provider", "api_key", "base_url", "timeout", "connect_timeout", "max_retries",
   "retry_delay", "max_retry_delay", "transport", "ca_file", "ca_path", "proxy", "no_proxy",
   "user_agent", "headers", "ssl_verify", "paths", "passthrough", "legacy", "allow_http",
-  "max_body", "sleep",
+  "max_body", "sleep", "on_request", "on_response",
 }
 local OPTION_SET = {}
 for _, name in ipairs(OPTIONS) do OPTION_SET[name] = true end
@@ -586,8 +630,10 @@ function M.client(opts)
   check_number_option(opts, "max_retries", 0, 100)
   check_number_option(opts, "retry_delay", 0, 3600)
   check_number_option(opts, "max_retry_delay", 0, 86400)
-  if opts.transport ~= nil and type(opts.transport) ~= "function" then
-    error("campaign.client: transport must be a function", 2)
+  for _, fn in ipairs({ "transport", "sleep", "on_request", "on_response" }) do
+    if opts[fn] ~= nil and type(opts[fn]) ~= "function" then
+      error(format("campaign.client: %s must be a function", fn), 2)
+    end
   end
 
   local key = opts.api_key
@@ -668,6 +714,8 @@ function M.client(opts)
     max_retry_delay = opts.max_retry_delay or 30,
     passthrough = opts.passthrough and true or false,
     transport = opts.transport,
+    on_request = opts.on_request,
+    on_response = opts.on_response,
     _ops = ops,
     _base = base,
     _headers = headers,

@@ -100,7 +100,9 @@ providers.atlas = {
     -- "Update full campaign": the whole campaign, same body as create.
     update = { method = "PUT", path = "/campaign/{id}", schema = "atlas.campaign" },
     get = { method = "GET", path = "/campaign/{id}" },
-    list = { method = "GET", path = "/campaign" },
+    -- No query parameters are documented: the empty schema reports a filter
+    -- instead of dropping it silently.
+    list = { method = "GET", path = "/campaign", query = "atlas.list" },
     delete = { method = "DELETE", path = "/campaign/{id}" },
     start = {
       method = "PUT", path = "/campaign/{id}/status",
@@ -110,7 +112,16 @@ providers.atlas = {
       method = "PUT", path = "/campaign/{id}/status",
       body = function() return { enabled = false } end,
     },
+    -- Client:attach_agent. A campaign needs an agent before it can call or
+    -- answer. The bodies are not published: any JSON object is sent as given.
+    attach_agent = { method = "POST", path = "/agent/{id}", schema = "atlas.agent" },
+    attach_agent_template = { method = "POST", path = "/agent/new/{id}", schema = "atlas.agent" },
   },
+  -- Shorthands (channel, language/template, TimeWindows and ToolIds as
+  -- lists) and the JSON-in-a-string checks, before the C validator.
+  normalize = function(op, fields, opts)
+    return require("campaign.atlas").normalize(op, fields, opts)
+  end,
 }
 
 return providers
