@@ -1,0 +1,379 @@
+--- Atlas shorthands, and the checks of Atlas's JSON-in-a-string fields.
+-- `atlas.normalize` runs before the C validator on create and update (see
+-- Client:prepare). It turns the shorthands into Atlas's own fields and leaves
+-- everything else as given; the C core then checks the result against the
+-- documented body (src/provider_atlas.c).
+--
+-- Shorthands (never instead of the native fields, which always work as
+-- Atlas's docs write them; a shorthand that contradicts a native field
+-- given in the same call is an error):
+--
+--   channel = "outbound" | "inbound" | "web" | "messages"
+--       sets campaignType, CallType and MessagesCampaign per the channel
+--       matrix. Position is not defaulted: a voice bubble still needs one.
+--   language = "en-US", template = "Sales Qualifications"
+--       sets TemplateId from the catalog (campaign.templates) for the
+--       campaign's channel; without template, the language's
+--       "create from scratch" template (or its only one) for that channel.
+--   TimeWindows = "09:00-17:00" | { {start = "09:00", stop = "17:00"}, ... }
+--       encoded to Atlas's JSON text (campaign.windows).
+--   ToolIds = { "tool-1", "tool-2" }    joined with commas.
+--   campaignType = 0 | 1, CallType = 1 | 2 (Lua numbers)   sent as strings.
+-- @module campaign.atlas
+
+local templates = require "campaign.templates"
+local windows = require "campaign.windows"
+
+local atlas = {}
+
+local format, concat = string.format, table.concat
+local rawget, next, type, tostring = rawget, next, type, tostring
+
+--- The native fields each channel sets (seed: the Create campaign page's
+-- channel table). A field missing from a channel's entry must be left out,
+-- except Position, which a voice bubble needs and the caller chooses.
+atlas.CHANNELS = {
+  outbound = { campaignType = "1", CallType = "2" },
+  inbound = { campaignType = "1", CallType = "1" },
+  web = { campaignType = "0" },
+  messages = { campaignType = "0", MessagesCampaign = true },
+}
+local CHANNEL_ORDER = { "outbound", "inbound", "web", "messages" }
+local CHANNEL_KEYS = { "campaignType", "CallType", "MessagesCampaign" }
+
+-- Atlas fields that carry JSON text in a string.
+local JSON_FIELDS = { "EnrichmentInfoSettings", "RedialSettings", "IdleMessages" }
+
+local function quoted(v)
+  if type(v) == "string" then return format("%q", v) end
+  return tostring(v)
+end
+
+-- "an outbound", "a web".
+local function article(word)
+  return (word:find("^[aeiou]") and "an " or "a ") .. word
+end
+
+local function channel_list()
+  local out = {}
+  for i, ch in ipairs(CHANNEL_ORDER) do out[i] = format("%q", ch) end
+  return concat(out, ", ")
+end
+
+--- The native fields of a channel, as a new table.
+-- @return `{campaignType = "1", CallType = "2"}` etc., or nil and a message
+function atlas.channel_fields(channel)
+  local spec = atlas.CHANNELS[channel]
+  if not spec then
+    return nil, format("unknown channel %s: one of %s", quoted(channel), channel_list())
+  end
+  local out = {}
+  for k, v in pairs(spec) do out[k] = v end
+  return out
+end
+
+--- The channel that native fields select, or nil when they select none.
+-- @param fields a table with campaignType, CallType, MessagesCampaign
+-- @return `"outbound"`, `"inbound"`, `"web"`, `"messages"` or nil
+function atlas.channel_of(fields)
+  if type(fields) ~= "table" then return nil end
+  local ct, call, msg = rawget(fields, "campaignType"), rawget(fields, "CallType"),
+    rawget(fields, "MessagesCampaign")
+  if ct == "1" then
+    if msg ~= nil then return nil end
+    if call == "2" then return "outbound" end
+    if call == "1" then return "inbound" end
+  elseif ct == "0" and call == nil then
+    if msg == true then return "messages" end
+    if msg == nil then return "web" end
+  end
+  return nil
+end
+
+-- ---------------------------------------------------------------------------
+-- normalize
+
+local function add(problems, field, message)
+  problems[#problems + 1] = { field = field, message = message }
+end
+
+-- A lua-cjson instance that takes only standard JSON (no NaN, Infinity or
+-- hex numbers), made when first needed.
+local json
+local function strict_json()
+  if not json then
+    json = require("cjson").new()
+    json.decode_invalid_numbers(false)
+  end
+  return json
+end
+
+-- Lua numbers for the two enum fields: 0/1 and 1/2 become "0"/"1" and "1"/"2".
+local function number_to_enum(out, problems, touched, name, allowed, meaning)
+  local v = rawget(out, name)
+  if type(v) ~= "number" then return end
+  for _, a in ipairs(allowed) do
+    if v == tonumber(a) then
+      out[name] = a
+      return
+    end
+  end
+  add(problems, name, format("must be %s (got %s)", meaning, tostring(v)))
+  touched[name] = true
+end
+
+local function apply_channel(out, problems, touched, channel)
+  if channel == nil then return nil end
+  local spec = atlas.CHANNELS[channel]
+  if not spec then
+    add(problems, "channel", format("must be one of %s (got %s)", channel_list(), quoted(channel)))
+    touched.campaignType, touched.CallType, touched.MessagesCampaign = true, true, true
+    return nil
+  end
+  local ok = true
+  for _, key in ipairs(CHANNEL_KEYS) do
+    local given, wanted = rawget(out, key), spec[key]
+    if given ~= nil and given ~= wanted then
+      add(problems, "channel", format("%q contradicts %s = %s (%s): give one or the other",
+        channel, key, quoted(given), wanted == nil
+          and format("%s campaign leaves %s out", article(channel), key)
+          or format("%s campaign has %s = %s", article(channel), key, quoted(wanted))))
+      ok = false
+    end
+  end
+  if not ok then
+    touched.campaignType, touched.CallType, touched.MessagesCampaign = true, true, true
+    return nil
+  end
+  for _, key in ipairs(CHANNEL_KEYS) do
+    if spec[key] ~= nil then out[key] = spec[key] end
+  end
+  return channel
+end
+
+-- A row by title in any language, when language is not given.
+local function find_any_language(channel, title)
+  local found, ids, langs = nil, {}, {}
+  for _, language in ipairs(templates.languages()) do
+    local row = templates.find(language, channel, title)
+    if row then
+      if not ids[row.id] then
+        ids[row.id] = true
+        if found == nil then found = row else found = false end
+      end
+      langs[#langs + 1] = language
+    end
+  end
+  if found then return found end
+  if found == false then
+    return nil, format("%q matches %s templates in several languages (%s): give language too",
+      title, channel, concat(langs, ", "))
+  end
+  return nil, format("%q is not the title of %s template in any language: see "
+    .. "campaign.templates.list{channel = %q}", title, article(channel), channel)
+end
+
+local function apply_template(out, problems, touched, channel, language, title)
+  if language == nil and title == nil then return end
+  touched.TemplateId = true
+  local field = title ~= nil and "template" or "language"
+  if language ~= nil and type(language) ~= "string" then
+    add(problems, "language", format("must be a language code string (got %s)", type(language)))
+    return
+  end
+  if title ~= nil and type(title) ~= "string" then
+    add(problems, "template", format("must be a template title string (got %s)", type(title)))
+    return
+  end
+  if not channel then
+    add(problems, field, "needs the campaign's channel to pick a template: give channel, or "
+      .. "campaignType with CallType (phone) or MessagesCampaign (messages)")
+    return
+  end
+  local row, err
+  if language == nil then
+    row, err = find_any_language(channel, title)
+  else
+    -- The language is at fault when it is unknown or has no template for
+    -- the channel; otherwise the title is.
+    local rows = templates.list { language = language, channel = channel }
+    field = (rows and #rows > 0) and "template" or "language"
+    row, err = templates.find(language, channel, title)
+  end
+  if not row then
+    add(problems, field, err)
+    return
+  end
+  local given = rawget(out, "TemplateId")
+  if given ~= nil and (type(given) ~= "string" or given:lower() ~= row.id) then
+    add(problems, title ~= nil and "template" or "language", format("selects TemplateId %q "
+      .. "(%s, %s), which contradicts TemplateId = %s given with it: give one or the other",
+      row.id, row.title, row.language, quoted(given)))
+    return
+  end
+  out.TemplateId = given or row.id
+  touched.TemplateId = nil
+end
+
+local function prefixed(problems, field, list)
+  for _, p in ipairs(list) do add(problems, field .. p.path, p.message) end
+end
+
+local function apply_time_windows(out, problems, touched)
+  local v = rawget(out, "TimeWindows")
+  if type(v) == "string" and v:find("^%s*%[") then
+    -- Atlas's own JSON text: checked, and sent exactly as given.
+    local ok, decoded = pcall(strict_json().decode, v)
+    if not ok then
+      add(problems, "TimeWindows", "is not valid JSON: " .. tostring(decoded))
+      touched.TimeWindows = true
+      return
+    end
+    local list, wproblems = windows.check(decoded, { native = true })
+    if not list then
+      prefixed(problems, "TimeWindows", wproblems)
+      touched.TimeWindows = true
+    end
+  elseif type(v) == "string" or type(v) == "table" then
+    local list, wproblems = windows.check(v)
+    if not list then
+      prefixed(problems, "TimeWindows", wproblems)
+      touched.TimeWindows = true
+      return
+    end
+    out.TimeWindows = windows.to_atlas(list)
+  end
+end
+
+local function apply_tool_ids(out, problems, touched)
+  local v = rawget(out, "ToolIds")
+  if type(v) ~= "table" then return end
+  touched.ToolIds = true
+  local n = 0
+  for k in next, v do
+    if type(k) ~= "number" then
+      add(problems, "ToolIds", "must be a list of tool ids (a Lua array) or a comma-separated "
+        .. "string, got a table with named keys")
+      return
+    end
+    n = n + 1
+  end
+  local seen, ids, ok = {}, {}, true
+  for i = 1, n do
+    local id = rawget(v, i)
+    local here = format("ToolIds[%d]", i)
+    if id == nil then
+      add(problems, "ToolIds", format("is a list with holes (%d items): nil cannot be inside a "
+        .. "list", n))
+      return
+    elseif type(id) ~= "string" then
+      add(problems, here, format("must be a string (got %s)", type(id)))
+      ok = false
+    elseif id == "" then
+      add(problems, here, "must not be empty")
+      ok = false
+    elseif id:find("[%s%c,]") then
+      add(problems, here, format("%q contains a comma, space or control character: Atlas "
+        .. "takes the ids joined with commas", id))
+      ok = false
+    elseif seen[id] then
+      add(problems, here, format("%q is listed twice (also at ToolIds[%d])", id, seen[id]))
+      ok = false
+    else
+      seen[id] = i
+      ids[i] = id
+    end
+  end
+  if ok then
+    out.ToolIds = concat(ids, ",")
+    touched.ToolIds = nil
+  end
+end
+
+local function check_json_fields(out, problems, touched)
+  for _, name in ipairs(JSON_FIELDS) do
+    local v = rawget(out, name)
+    if type(v) == "table" then
+      add(problems, name, "must be a string holding JSON text, not a Lua table: encode it first, "
+        .. "e.g. cjson.encode(t)")
+      touched[name] = true
+    elseif type(v) == "string" then
+      if not v:find("^%s*[%[{]") then
+        add(problems, name, "must be JSON text of an object or a list (Atlas takes JSON in a "
+          .. "string here), e.g. \"{}\"")
+        touched[name] = true
+      else
+        local ok, err = pcall(strict_json().decode, v)
+        if not ok then
+          add(problems, name, "is not valid JSON: " .. tostring(err))
+          touched[name] = true
+        end
+      end
+    end
+  end
+end
+
+-- The C validator's problems with the fields that normalize already
+-- reported (or could not produce) left out, so each mistake is told once.
+local function merge_core_problems(out, problems, touched, passthrough)
+  local core = require "campaign.core"
+  local partial = {}
+  for k, v in next, out do
+    if not touched[k] then partial[k] = v end
+  end
+  local ok, more = core.validate("atlas.campaign", partial, passthrough)
+  if ok then return end
+  for _, p in ipairs(more) do
+    local top = p.field:match("^[^.%[]*")
+    if not touched[top] then problems[#problems + 1] = p end
+  end
+end
+
+local OPS = { create = true, update = true }
+
+--- Turns the shorthands into Atlas's fields and checks the JSON-in-a-string
+-- fields. The caller's table is not modified.
+-- @param op the operation (`"create"`, `"update"`; others pass through)
+-- @param fields the caller's fields
+-- @param opts optional `{passthrough = bool}` (the client's option); when
+--   problems are found, the C validator's problems are added to them
+-- @return new fields, or nil and a list of `{field, message}`
+function atlas.normalize(op, fields, opts)
+  if not OPS[op] or type(fields) ~= "table" then return fields end
+  local out = {}
+  for k, v in next, fields do out[k] = v end
+  local problems, touched = {}, {}
+
+  number_to_enum(out, problems, touched, "campaignType", { "0", "1" },
+    "\"1\" (phone) or \"0\" (voice bubble, messages)")
+  number_to_enum(out, problems, touched, "CallType", { "1", "2" },
+    "\"2\" (outbound) or \"1\" (inbound)")
+
+  local channel_short = rawget(out, "channel")
+  local language, title = rawget(out, "language"), rawget(out, "template")
+  out.channel, out.language, out.template = nil, nil, nil
+  local channel = apply_channel(out, problems, touched, channel_short)
+  if channel_short == nil then
+    apply_template(out, problems, touched, atlas.channel_of(out), language, title)
+  elseif channel then
+    apply_template(out, problems, touched, channel, language, title)
+  elseif language ~= nil or title ~= nil then
+    touched.TemplateId = true   -- the channel's own problem says it all
+  end
+
+  apply_time_windows(out, problems, touched)
+  apply_tool_ids(out, problems, touched)
+  check_json_fields(out, problems, touched)
+
+  if #problems > 0 then
+    local passthrough = true
+    if type(opts) == "table" and opts.passthrough ~= nil then
+      passthrough = opts.passthrough and true or false
+    end
+    merge_core_problems(out, problems, touched, passthrough)
+    return nil, problems
+  end
+  return out
+end
+
+return atlas
