@@ -4,6 +4,7 @@
  * bad input; it only appends {field = ..., message = ...} entries. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,47 +19,99 @@
 #define MSG_MAX 480
 #define NAME_SHOWN 48
 
-/* ---- paths ------------------------------------------------------------ */
-
-static void path_append(vctx *ctx, const char *s, size_t len) {
-  size_t room = sizeof ctx->path - 1 - ctx->plen;
-  if (len > room) {
-    len = room;
+static int name_is(const char *field, const char *name, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (field[i] != name[i]) {
+      return 0;             /* also at the end of field: name[i] is not NUL */
+    }
   }
-  memcpy(ctx->path + ctx->plen, s, len);
-  ctx->plen += len;
-  ctx->path[ctx->plen] = '\0';
+  return field[len] == '\0';
 }
 
-static size_t path_push_lstr(vctx *ctx, const char *name, size_t len) {
-  size_t old = ctx->plen;
-  if (ctx->plen > 0) {
-    path_append(ctx, ".", 1);
+static const vfield *find_field(const vobject *obj, const char *name, size_t len) {
+  for (const vfield *f = obj->fields; f->name; f++) {
+    if (f->name[0] == name[0] && name_is(f->name, name, len)) {
+      return f;
+    }
   }
-  if (len > NAME_SHOWN) {
-    path_append(ctx, name, NAME_SHOWN);
-    path_append(ctx, "...", 3);
-  } else {
-    path_append(ctx, name, len);
+  return NULL;
+}
+
+/* For names written in the provider files: the compiler merges equal
+ * string literals, so a pointer comparison finds most of them. */
+static const vfield *find_named(const vobject *obj, const char *name) {
+  for (const vfield *f = obj->fields; f->name; f++) {
+    if (f->name == name) {
+      return f;
+    }
+  }
+  return find_field(obj, name, strlen(name));
+}
+
+
+/* ---- paths ------------------------------------------------------------ */
+
+static int path_push_lstr(vctx *ctx, const char *name, size_t len) {
+  int old = ctx->nsteps;
+  if (old < V_MAX_STEPS) {
+    ctx->steps[old].key = name;
+    ctx->steps[old].len = len;
+    ctx->steps[old].index = 0;
+    ctx->nsteps = old + 1;
   }
   return old;
 }
 
-size_t v_path_push(vctx *ctx, const char *name) {
+int v_path_push(vctx *ctx, const char *name) {
   return path_push_lstr(ctx, name, strlen(name));
 }
 
-size_t v_path_push_index(vctx *ctx, long index) {
-  char buf[32];
-  size_t old = ctx->plen;
-  int n = snprintf(buf, sizeof buf, "[%ld]", index);
-  path_append(ctx, buf, (size_t)n);
+int v_path_push_index(vctx *ctx, long index) {
+  int old = ctx->nsteps;
+  if (old < V_MAX_STEPS) {
+    ctx->steps[old].key = NULL;
+    ctx->steps[old].index = index;
+    ctx->nsteps = old + 1;
+  }
   return old;
 }
 
-void v_path_pop(vctx *ctx, size_t old) {
-  ctx->plen = old;
-  ctx->path[old] = '\0';
+void v_path_pop(vctx *ctx, int old) {
+  ctx->nsteps = old;
+}
+
+static void path_append(char *buf, size_t size, size_t *len, const char *s, size_t n) {
+  size_t room = size - 1 - *len;
+  if (n > room) {
+    n = room;
+  }
+  memcpy(buf + *len, s, n);
+  *len += n;
+}
+
+/* "dialPlan[2].customers[1].number"; long names are cut short. */
+static size_t render_path(const vctx *ctx, char *buf, size_t size) {
+  size_t len = 0;
+  for (int i = 0; i < ctx->nsteps; i++) {
+    const vstep *st = &ctx->steps[i];
+    if (st->key) {
+      if (len > 0) {
+        path_append(buf, size, &len, ".", 1);
+      }
+      if (st->len > NAME_SHOWN) {
+        path_append(buf, size, &len, st->key, NAME_SHOWN);
+        path_append(buf, size, &len, "...", 3);
+      } else {
+        path_append(buf, size, &len, st->key, st->len);
+      }
+    } else {
+      char num[32];
+      int n = snprintf(num, sizeof num, "[%ld]", st->index);
+      path_append(buf, size, &len, num, (size_t)n);
+    }
+  }
+  buf[len] = '\0';
+  return len;
 }
 
 /* ---- errors ----------------------------------------------------------- */
@@ -73,7 +126,11 @@ static void add_error(vctx *ctx, const char *fmt, va_list ap) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   luaL_checkstack(L, 4, "validator");
   lua_createtable(L, 0, 2);
-  lua_pushlstring(L, ctx->path, ctx->plen);
+  {
+    char path[V_PATH_MAX];
+    size_t len = render_path(ctx, path, sizeof path);
+    lua_pushlstring(L, path, len);
+  }
   lua_setfield(L, -2, "field");
   lua_pushstring(L, msg);
   lua_setfield(L, -2, "message");
@@ -89,7 +146,7 @@ void v_error(vctx *ctx, const char *fmt, ...) {
 
 void v_error_at(vctx *ctx, const char *name, const char *fmt, ...) {
   va_list ap;
-  size_t old = v_path_push(ctx, name);
+  int old = v_path_push(ctx, name);
   va_start(ap, fmt);
   add_error(ctx, fmt, ap);
   va_end(ap);
@@ -99,7 +156,7 @@ void v_error_at(vctx *ctx, const char *name, const char *fmt, ...) {
 void v_error_at_index(vctx *ctx, const char *name, long index, const char *child,
                       const char *fmt, ...) {
   va_list ap;
-  size_t old = v_path_push(ctx, name);
+  int old = v_path_push(ctx, name);
   v_path_push_index(ctx, index);
   if (child) {
     v_path_push(ctx, child);
@@ -155,12 +212,31 @@ static void fmt_number(char *buf, size_t size, double d) {
 }
 
 void v_get(vctx *ctx, int idx, const char *name) {
+  if (ctx->obj && idx == ctx->obj_idx) {
+    const vfield *f = find_named(ctx->obj, name);
+    long i = f ? f - ctx->obj->fields : 64;
+    if (i < 64) {
+      if ((ctx->seen >> i) & 1u) {
+        lua_pushvalue(ctx->L, ctx->vals[i]);
+      } else {
+        lua_pushnil(ctx->L);
+      }
+      return;
+    }
+  }
   lua_pushstring(ctx->L, name);
   lua_rawget(ctx->L, idx);
 }
 
 int v_has(vctx *ctx, int idx, const char *name) {
   int present;
+  /* Inside an object's rules, its known fields were seen already. */
+  if (ctx->obj && idx == ctx->obj_idx) {
+    const vfield *f = find_named(ctx->obj, name);
+    if (f && f - ctx->obj->fields < 64) {
+      return (int)((ctx->seen >> (f - ctx->obj->fields)) & 1u);
+    }
+  }
   lua_pushstring(ctx->L, name);
   lua_rawget(ctx->L, idx);
   present = !lua_isnil(ctx->L, -1);
@@ -183,7 +259,22 @@ static long utf8_length(const unsigned char *s, size_t len) {
   long count = 0;
   size_t i = 0;
   while (i < len) {
-    unsigned char c = s[i];
+    unsigned char c;
+    /* Eight ASCII bytes at a time, none of them NUL. */
+    while (i + 8 <= len) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if ((w & 0x8080808080808080ull) ||
+          ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull)) {
+        break;
+      }
+      i += 8;
+      count += 8;
+    }
+    if (i >= len) {
+      break;
+    }
+    c = s[i];
     size_t n;
     unsigned long cp;
     if (c < 0x80) {
@@ -376,7 +467,7 @@ static void check_json_table(vctx *ctx, int idx) {
   if (has_seq && !has_named) {
     long n = sequence_length(ctx, idx);
     for (long i = 1; i <= n; i++) {
-      size_t old = v_path_push_index(ctx, i);
+      int old = v_path_push_index(ctx, i);
       lua_rawgeti(L, idx, (int)i);
       check_json(ctx, lua_gettop(L));
       lua_pop(L, 1);
@@ -389,7 +480,7 @@ static void check_json_table(vctx *ctx, int idx) {
     while (lua_next(L, idx)) {
       size_t len;
       const char *key = lua_tolstring(L, -2, &len);
-      size_t old = path_push_lstr(ctx, key, len);
+      int old = path_push_lstr(ctx, key, len);
       check_json(ctx, lua_gettop(L));
       v_path_pop(ctx, old);
       lua_pop(L, 1);
@@ -398,9 +489,7 @@ static void check_json_table(vctx *ctx, int idx) {
   leave_table(ctx);
 }
 
-static void check_string_bytes(vctx *ctx, int idx, long *chars) {
-  size_t len;
-  const char *s = lua_tolstring(ctx->L, idx, &len);
+static void check_string_bytes(vctx *ctx, const char *s, size_t len, long *chars) {
   long n = utf8_length((const unsigned char *)s, len);
   if (n == -1) {
     v_error(ctx, "is not valid UTF-8");
@@ -415,9 +504,12 @@ static void check_string_bytes(vctx *ctx, int idx, long *chars) {
 static void check_json(vctx *ctx, int idx) {
   lua_State *L = ctx->L;
   switch (lua_type(L, idx)) {
-    case LUA_TSTRING:
-      check_string_bytes(ctx, idx, NULL);
+    case LUA_TSTRING: {
+      size_t len;
+      const char *str = lua_tolstring(L, idx, &len);
+      check_string_bytes(ctx, str, len, NULL);
       break;
+    }
     case LUA_TNUMBER: {
       double d = lua_tonumber(L, idx);
       if (d != d || isinf(d)) {
@@ -462,7 +554,7 @@ static void check_string(vctx *ctx, const vfield *f, int idx) {
   size_t len;
   const char *s = lua_tolstring(ctx->L, idx, &len);
   long chars;
-  check_string_bytes(ctx, idx, &chars);
+  check_string_bytes(ctx, s, len, &chars);
   if (chars < 0) {
     return;
   }
@@ -564,7 +656,7 @@ static void check_array(vctx *ctx, const vfield *f, int idx) {
     set = lua_gettop(L);
   }
   for (long i = 1; i <= n; i++) {
-    size_t old = v_path_push_index(ctx, i);
+    int old = v_path_push_index(ctx, i);
     int item;
     lua_rawgeti(L, idx, (int)i);
     item = lua_gettop(L);
@@ -609,7 +701,7 @@ static void check_map(vctx *ctx, const vfield *f, int idx) {
     } else {
       size_t len;
       const char *key = lua_tolstring(L, -2, &len);
-      size_t old = path_push_lstr(ctx, key, len);
+      int old = path_push_lstr(ctx, key, len);
       if (f->items) {
         v_check_value(ctx, f->items, lua_gettop(L));
       } else {
@@ -662,32 +754,37 @@ void v_check_value(vctx *ctx, const vfield *f, int idx) {
   }
 }
 
-static const vfield *find_field(const vobject *obj, const char *name, size_t len) {
-  for (const vfield *f = obj->fields; f->name; f++) {
-    if (f->name[0] == name[0] && strlen(f->name) == len && memcmp(f->name, name, len) == 0) {
-      return f;
-    }
-  }
-  return NULL;
-}
 
 static void check_object(vctx *ctx, const vobject *obj, int idx) {
   lua_State *L = ctx->L;
   int bad_keys = 0;
+  int base = lua_gettop(L);
+  unsigned long long seen = 0;
+  int vals[64];
+  luaL_checkstack(L, 64 + 8, "validator");
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     int value = lua_gettop(L);
+    int keep = 0;
     if (lua_type(L, -2) != LUA_TSTRING) {
       bad_keys++;
     } else {
       size_t len;
       const char *key = lua_tolstring(L, -2, &len);
       const vfield *f = find_field(obj, key, len);
-      size_t old = path_push_lstr(ctx, key, len);
+      int old = path_push_lstr(ctx, key, len);
       if (f) {
+        long i = f - obj->fields;
         v_check_value(ctx, f, value);
+        if (i < 64) {
+          seen |= 1ull << i;
+          keep = 1;
+          /* Kept below the key so that the rules can read it for free. */
+          lua_insert(L, -2);
+          vals[i] = lua_gettop(L) - 1;
+        }
       } else if (obj->open || ctx->passthrough) {
-        check_string_bytes(ctx, value - 1, NULL);
+        check_string_bytes(ctx, key, len, NULL);
         check_json(ctx, value);
       } else {
         char shown[NAME_SHOWN * 4 + 8];
@@ -701,22 +798,39 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
       }
       v_path_pop(ctx, old);
     }
-    lua_pop(L, 1);
+    if (!keep) {
+      lua_pop(L, 1);
+    }
   }
   if (bad_keys) {
     v_error(ctx, "must be a table of named fields (found %d key%s that %s not strings: "
                  "a list was given where an object was expected?)",
             bad_keys, bad_keys == 1 ? "" : "s", bad_keys == 1 ? "is" : "are");
+    lua_settop(L, base);
     return;
   }
   for (const vfield *f = obj->fields; f->name; f++) {
-    if ((f->flags & VF_REQUIRED) && !v_has(ctx, idx, f->name)) {
+    if ((f->flags & VF_REQUIRED) &&
+        (f - obj->fields < 64 ? !((seen >> (f - obj->fields)) & 1u) : !v_has(ctx, idx, f->name))) {
       v_error_at(ctx, f->name, "is required");
     }
   }
   if (obj->rules) {
+    const vobject *outer = ctx->obj;
+    int outer_idx = ctx->obj_idx;
+    unsigned long long outer_seen = ctx->seen;
+    const int *outer_vals = ctx->vals;
+    ctx->obj = obj;
+    ctx->obj_idx = idx;
+    ctx->seen = seen;
+    ctx->vals = vals;
     obj->rules(ctx, idx);
+    ctx->obj = outer;
+    ctx->obj_idx = outer_idx;
+    ctx->seen = outer_seen;
+    ctx->vals = outer_vals;
   }
+  lua_settop(L, base);
 }
 
 /* ---- entry points ----------------------------------------------------- */

@@ -60,6 +60,17 @@ typedef struct vschema {
 #define V_MAX_DEPTH 32
 #define V_PATH_MAX 256
 
+/* One step of the current field path: a key (pointing into a string that
+ * is on the Lua stack while the step is live) or a list position. The path
+ * text is only made when a problem is reported. */
+typedef struct vstep {
+  const char *key;
+  size_t len;
+  long index;
+} vstep;
+
+#define V_MAX_STEPS (2 * V_MAX_DEPTH + 8)
+
 struct vctx {
   lua_State *L;
   int errors;                    /* stack index of the errors list */
@@ -67,9 +78,14 @@ struct vctx {
   int max_errors;
   int passthrough;               /* unknown names pass (checked as JSON only) */
   int depth;
-  size_t plen;
-  char path[V_PATH_MAX];
+  int nsteps;
+  vstep steps[V_MAX_STEPS];
   const void *open_tables[V_MAX_DEPTH + 1];
+  /* The object whose rules are running: which of its fields are present. */
+  const vobject *obj;
+  int obj_idx;
+  unsigned long long seen;
+  const int *vals;               /* stack positions of the present fields */
 };
 
 /* Field constructors, so that provider tables read like the docs. */
@@ -87,9 +103,9 @@ void v_error(vctx *ctx, const char *fmt, ...);
 void v_error_at(vctx *ctx, const char *name, const char *fmt, ...);
 void v_error_at_index(vctx *ctx, const char *name, long index, const char *child,
                       const char *fmt, ...);
-size_t v_path_push(vctx *ctx, const char *name);
-size_t v_path_push_index(vctx *ctx, long index);
-void v_path_pop(vctx *ctx, size_t old);
+int v_path_push(vctx *ctx, const char *name);
+int v_path_push_index(vctx *ctx, long index);
+void v_path_pop(vctx *ctx, int old);
 void v_check_value(vctx *ctx, const vfield *f, int idx);
 
 /* Formats shared by providers. */

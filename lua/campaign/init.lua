@@ -18,6 +18,8 @@ local REDACTED = "[REDACTED]"
 -- Keys are kept out of the client table so that printing or iterating a
 -- client never shows them.
 local secrets = setmetatable({}, { __mode = "k" })
+-- The request headers of each client, key included: {plain, json}.
+local header_templates = setmetatable({}, { __mode = "k" })
 
 --- Provider names, sorted.
 function M.providers()
@@ -97,9 +99,6 @@ local function redact_text(s, key)
   return concat(out)
 end
 
-local Request = {}
-Request.__index = Request
-
 -- A printable copy with the credentials hidden.
 local function redacted_headers(headers, client)
   local copy = {}
@@ -116,10 +115,7 @@ local function redacted_headers(headers, client)
   return copy
 end
 
-local request_owner = setmetatable({}, { __mode = "k" })
-
-Request.__tostring = function(req)
-  local client = request_owner[req]
+local function request_text(req, client)
   local headers = redacted_headers(req.headers, client)
   local names = {}
   for name in pairs(headers) do names[#names + 1] = name end
@@ -214,15 +210,15 @@ function Client:prepare(op, fields, id)
   if spec.unsupported then
     return nil, new_error(self, op, "unsupported", spec.unsupported)
   end
-  local path = spec.path
-  local clean_id
-  if path:find("{id}", 1, true) or spec.body then
+  local url, body, clean_id
+  if spec.has_id then
     local err
     clean_id, err = check_id(self, op, id)
     if not clean_id then return nil, err end
-    path = path:gsub("{id}", clean_id)
+    url = spec.id_in_path and (spec.url_head .. clean_id .. spec.url_tail) or spec.url
+  else
+    url = spec.url
   end
-  local url, body
   if spec.query then
     if fields ~= nil and type(fields) ~= "table" then
       error(format("campaign %s %s: query must be a table", self.provider, op), 2)
@@ -231,10 +227,8 @@ function Client:prepare(op, fields, id)
     local ok, problems = core.validate(spec.query, query, self.passthrough)
     if not ok then return nil, validation_error(self, op, problems) end
     local err
-    url, err = core.url(self.base_url, path, query_pairs(query))
+    url, err = core.url(url, "", query_pairs(query))
     if not url then return nil, single_problem(self, op, "", err) end
-  else
-    url = self._base .. path
   end
   if spec.schema then
     if type(fields) ~= "table" then
@@ -256,17 +250,12 @@ function Client:prepare(op, fields, id)
     body = cjson.encode(spec.body(self._id_value(clean_id)))
   end
   local headers = {}
-  for name, value in pairs(self._headers) do headers[name] = value end
-  local key = secrets[self]
-  if key then
-    local provider = providers[self.provider]
-    headers[provider.auth_header] = provider.auth_prefix .. key
+  local templates = header_templates[self]
+  for name, value in next, body and templates.json or templates.plain do
+    headers[name] = value
   end
-  if body then headers["Content-Type"] = "application/json" end
-  local req = setmetatable({ method = spec.method, url = url, headers = headers, body = body },
-    Request)
-  request_owner[req] = self
-  return req
+  return setmetatable({ method = spec.method, url = url, headers = headers, body = body },
+    self._request_mt)
 end
 
 -- ---------------------------------------------------------------------------
@@ -373,11 +362,28 @@ function Client:_idempotent(op)
   return spec.method == "GET" or spec.method == "PUT" or spec.method == "DELETE"
 end
 
+-- Inside nginx, libcurl would stop the worker (every request it serves)
+-- while it waits: only nginx's init phases (and ngx.run_worker_thread,
+-- which reports "init") may use it. Returns the phase that forbids it.
+local function blocking_phase()
+  local ngx = rawget(_G, "ngx")
+  if type(ngx) ~= "table" or type(ngx.get_phase) ~= "function" then return nil end
+  local ok, phase = pcall(ngx.get_phase)
+  if not ok or phase == "init" or phase == "init_worker" or phase == "exit_worker" then
+    return nil
+  end
+  return tostring(phase)
+end
+local BLOCKING = "the libcurl transport would block the nginx worker in the %s phase: use "
+  .. 'require("campaign.openresty").client(opts), or set allow_blocking = true'
+
 -- One attempt through the transport: a response table, or nil and
 -- kind, message, sent (whether the request may have reached the provider).
 function Client:_attempt(req, timeout, connect_timeout, idempotent)
   local transport = self.transport
   if not transport then
+    local phase = not self._allow_blocking and blocking_phase()
+    if phase then error(format("campaign %s: " .. BLOCKING, self.provider, phase), 0) end
     return self._http:perform({ method = req.method, url = req.url, headers = req.headers,
       body = req.body, timeout = timeout, connect_timeout = connect_timeout,
       no_resend = not idempotent })
@@ -563,7 +569,7 @@ local OPTIONS = {
   "provider", "api_key", "base_url", "timeout", "connect_timeout", "max_retries",
   "retry_delay", "max_retry_delay", "transport", "ca_file", "ca_path", "proxy", "no_proxy",
   "user_agent", "headers", "ssl_verify", "paths", "passthrough", "legacy", "allow_http",
-  "max_body", "sleep", "on_request", "on_response",
+  "max_body", "sleep", "on_request", "on_response", "allow_blocking",
 }
 local OPTION_SET = {}
 for _, name in ipairs(OPTIONS) do OPTION_SET[name] = true end
@@ -630,6 +636,8 @@ function M.client(opts)
   check_number_option(opts, "max_retries", 0, 100)
   check_number_option(opts, "retry_delay", 0, 3600)
   check_number_option(opts, "max_retry_delay", 0, 86400)
+  local phase = not opts.transport and not opts.allow_blocking and blocking_phase()
+  if phase then error("campaign.client: " .. format(BLOCKING, phase), 2) end
   for _, fn in ipairs({ "transport", "sleep", "on_request", "on_response" }) do
     if opts[fn] ~= nil and type(opts[fn]) ~= "function" then
       error(format("campaign.client: %s must be a function", fn), 2)
@@ -687,6 +695,16 @@ function M.client(opts)
       end
     end
   end
+  -- URLs are worked out once here, not on every call.
+  for _, spec in pairs(ops) do
+    if spec.path then
+      local head, tail = spec.path:match("^(.-){id}(.*)$")
+      spec.has_id = head ~= nil or spec.body ~= nil
+      spec.id_in_path = head ~= nil
+      spec.url_head, spec.url_tail = head and base .. head, tail
+      spec.url = base .. spec.path
+    end
+  end
 
   local user_agent = opts.user_agent or ("lua-campaign/" .. M._VERSION)
   local headers = {
@@ -703,6 +721,9 @@ function M.client(opts)
   end
   local problem = bad_header("User-Agent", user_agent)
   if problem then error("campaign.client: " .. problem, 2) end
+  if key then headers[provider.auth_header] = provider.auth_prefix .. key end
+  local body_headers = { ["Content-Type"] = "application/json" }
+  for hname, value in pairs(headers) do body_headers[hname] = value end
 
   local self = setmetatable({
     provider = name,
@@ -718,10 +739,10 @@ function M.client(opts)
     on_response = opts.on_response,
     _ops = ops,
     _base = base,
-    _headers = headers,
     _unwrap = provider.unwrap,
     _normalize = provider.normalize,
     _sleep = opts.sleep or core.sleep,
+    _allow_blocking = opts.allow_blocking and true or false,
     _id_value = provider.id_kind == "integer" and tonumber or function(id) return id end,
   }, Client)
   if not opts.transport then
@@ -732,7 +753,9 @@ function M.client(opts)
       user_agent = user_agent, max_body = opts.max_body,
     })
   end
+  self._request_mt = { __tostring = function(req) return request_text(req, self) end }
   secrets[self] = key
+  header_templates[self] = { plain = headers, json = body_headers }
   return self
 end
 
