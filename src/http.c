@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -19,17 +20,30 @@ typedef struct buffer {
   size_t len, cap;
 } buffer;
 
-typedef struct http {
+/* One request in flight on one easy handle, with everything it owns. */
+typedef struct transfer {
   CURL *curl;
   struct curl_slist *headers;   /* the request headers of the call under way */
   buffer body, head;
   size_t max_body;
   int overflow;
-  /* The request body, read by curl through on_read. */
+  /* The request body, read by curl through on_read. The string stays alive
+   * in the caller's request table until the transfer ends. */
   const char *send;
   size_t send_len, send_pos;
   int no_resend;                /* the request must not be sent twice */
+  lua_Integer id;               /* batches: the caller's id; 0 when idle */
   char errbuf[CURL_ERROR_SIZE];
+} transfer;
+
+/* A client's transport: one handle for calls one at a time, and a pool of
+ * handles on a multi handle for batches (created on first use, copied from
+ * the first handle's settings). */
+typedef struct http {
+  transfer main;
+  CURLM *multi;
+  transfer **pool;
+  int npool, cap, active;
 } http;
 
 /* A connection idle for a while may be closed by the server at any moment
@@ -75,7 +89,7 @@ static void buffer_free(buffer *b) {
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
-  http *h = ud;
+  transfer *h = ud;
   size_t n = size * nmemb;
   if (h->body.len + n > h->max_body) {
     h->overflow = 1;
@@ -85,7 +99,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
 }
 
 static size_t on_read(char *dest, size_t size, size_t nmemb, void *ud) {
-  http *h = ud;
+  transfer *h = ud;
   size_t n = size * nmemb, left = h->send_len - h->send_pos;
   if (n > left) {
     n = left;
@@ -101,7 +115,7 @@ static size_t on_read(char *dest, size_t size, size_t nmemb, void *ud) {
  * so the transfer fails instead and the caller learns the outcome is
  * unknown. */
 static int on_seek(void *ud, curl_off_t offset, int origin) {
-  http *h = ud;
+  transfer *h = ud;
   if (h->no_resend || origin != SEEK_SET || offset < 0 || (size_t)offset > h->send_len) {
     return CURL_SEEKFUNC_CANTSEEK;
   }
@@ -110,7 +124,7 @@ static int on_seek(void *ud, curl_off_t offset, int origin) {
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
-  http *h = ud;
+  transfer *h = ud;
   size_t n = size * nmemb;
   /* A new status line starts a new response (after 100 Continue, say). */
   if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
@@ -124,24 +138,76 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
 
 static http *check_http(lua_State *L) {
   http *h = luaL_checkudata(L, 1, HTTP_MT);
-  if (!h->curl) {
+  if (!h->main.curl) {
     luaL_error(L, "campaign: the HTTP handle is closed");
   }
   return h;
 }
 
+static void transfer_finish(transfer *t) {
+  if (t->headers) {
+    curl_slist_free_all(t->headers);
+    t->headers = NULL;
+  }
+  if (t->curl) {
+    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
+  }
+  t->send = NULL;
+  t->id = 0;
+  buffer_reset(&t->body);
+  buffer_reset(&t->head);
+}
+
+static void transfer_free(transfer *t) {
+  transfer_finish(t);
+  if (t->curl) {
+    curl_easy_cleanup(t->curl);
+    t->curl = NULL;
+  }
+  buffer_free(&t->body);
+  buffer_free(&t->head);
+}
+
+/* The callbacks and buffers of a handle point at its own transfer. */
+static void transfer_bind(transfer *t, CURL *c, size_t max_body) {
+  t->curl = c;
+  t->max_body = max_body;
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+  curl_easy_setopt(c, CURLOPT_READDATA, t);
+  curl_easy_setopt(c, CURLOPT_SEEKDATA, t);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(c, CURLOPT_PRIVATE, (void *)t);
+}
+
+static void cancel_all(http *h) {
+  for (int i = 0; i < h->npool; i++) {
+    transfer *t = h->pool[i];
+    if (t->id != 0) {
+      curl_multi_remove_handle(h->multi, t->curl);
+      transfer_finish(t);
+    }
+  }
+  h->active = 0;
+}
+
 static int http_close(lua_State *L) {
   http *h = luaL_checkudata(L, 1, HTTP_MT);
-  if (h->headers) {
-    curl_slist_free_all(h->headers);
-    h->headers = NULL;
+  if (h->multi) {
+    cancel_all(h);
   }
-  if (h->curl) {
-    curl_easy_cleanup(h->curl);
-    h->curl = NULL;
+  for (int i = 0; i < h->npool; i++) {
+    transfer_free(h->pool[i]);
+    free(h->pool[i]);
   }
-  buffer_free(&h->body);
-  buffer_free(&h->head);
+  free(h->pool);
+  h->pool = NULL;
+  h->npool = h->cap = 0;
+  if (h->multi) {
+    curl_multi_cleanup(h->multi);
+    h->multi = NULL;
+  }
+  transfer_free(&h->main);
   return 0;
 }
 
@@ -215,13 +281,12 @@ static int http_new(lua_State *L) {
   memset(h, 0, sizeof *h);
   luaL_getmetatable(L, HTTP_MT);
   lua_setmetatable(L, -2);
-  h->max_body = (size_t)max_body;
-  h->curl = c = curl_easy_init();
+  c = curl_easy_init();
   if (!c) {
     return luaL_error(L, "campaign: curl_easy_init failed");
   }
+  transfer_bind(&h->main, c, (size_t)max_body);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -232,13 +297,9 @@ static int http_new(lua_State *L) {
   /* Redirects are never followed: the key would travel with them. */
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-  curl_easy_setopt(c, CURLOPT_READDATA, h);
   curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-  curl_easy_setopt(c, CURLOPT_SEEKDATA, h);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
@@ -288,64 +349,60 @@ static void push_headers(lua_State *L, const buffer *head) {
   }
 }
 
-/* handle:perform{method, url, headers = {name = value}, body, timeout,
- *                connect_timeout}
- *   -> {status, headers, body}
- *   |  nil, kind ("timeout" | "transport"), message, sent, status */
-static int http_perform(lua_State *L) {
-  http *h = check_http(L);
-  CURL *c = h->curl;
+/* Sets a handle up for the request table at idx: method, url, headers =
+ * {name = value}, body, timeout, connect_timeout, no_resend. Raises on wrong
+ * use; what it allocates belongs to the transfer. */
+static void request_setup(lua_State *L, transfer *t, int idx) {
+  CURL *c = t->curl;
   const char *method, *url, *body;
   size_t body_len = 0;
   double timeout, connect_timeout;
-  CURLcode rc;
-  long status = 0, request_size = 0;
 
-  luaL_checktype(L, 2, LUA_TTABLE);
-  method = opt_string(L, 2, "method");
-  url = opt_string(L, 2, "url");
+  luaL_checktype(L, idx, LUA_TTABLE);
+  method = opt_string(L, idx, "method");
+  url = opt_string(L, idx, "url");
   if (!method || !url) {
-    return luaL_error(L, "campaign: request needs method and url");
+    luaL_error(L, "campaign: request needs method and url");
+    return;
   }
-  lua_getfield(L, 2, "body");
+  lua_getfield(L, idx, "body");
   body = lua_isnil(L, -1) ? NULL : luaL_checklstring(L, -1, &body_len);
   lua_pop(L, 1);
-  timeout = opt_number(L, 2, "timeout", 30);
-  connect_timeout = opt_number(L, 2, "connect_timeout", 10);
-  h->no_resend = opt_bool(L, 2, "no_resend", 0);
+  timeout = opt_number(L, idx, "timeout", 30);
+  connect_timeout = opt_number(L, idx, "connect_timeout", 10);
+  t->no_resend = opt_bool(L, idx, "no_resend", 0);
 
-  if (h->headers) {
-    curl_slist_free_all(h->headers);
-    h->headers = NULL;
-  }
+  transfer_finish(t);
   /* curl would otherwise add "Expect: 100-continue" for large bodies. */
-  h->headers = curl_slist_append(NULL, "Expect:");
-  lua_getfield(L, 2, "headers");
+  t->headers = curl_slist_append(NULL, "Expect:");
+  lua_getfield(L, idx, "headers");
   if (lua_istable(L, -1)) {
     lua_pushnil(L);
     while (lua_next(L, -2)) {
       struct curl_slist *next;
       if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
-        return luaL_error(L, "campaign: header names and values must be strings");
+        luaL_error(L, "campaign: header names and values must be strings");
+        return;
       }
       lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
-      next = curl_slist_append(h->headers, lua_tostring(L, -1));
+      next = curl_slist_append(t->headers, lua_tostring(L, -1));
       if (!next) {
-        return luaL_error(L, "campaign: out of memory");
+        luaL_error(L, "campaign: out of memory");
+        return;
       }
-      h->headers = next;
+      t->headers = next;
       lua_pop(L, 2);
     }
   }
   lua_pop(L, 1);
 
   curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, to_ms(timeout));
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, to_ms(connect_timeout));
-  h->send = body ? body : "";
-  h->send_len = body_len;
-  h->send_pos = 0;
+  t->send = body ? body : "";
+  t->send_len = body_len;
+  t->send_pos = 0;
   if (strcmp(method, "GET") == 0) {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
@@ -361,51 +418,193 @@ static int http_perform(lua_State *L) {
     }
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
   }
-  curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, h->no_resend ? STALE_AFTER : DEFAULT_MAXAGE);
+  curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, t->no_resend ? STALE_AFTER : DEFAULT_MAXAGE);
+  t->overflow = 0;
+  t->errbuf[0] = '\0';
+}
 
-  buffer_reset(&h->body);
-  buffer_reset(&h->head);
-  h->overflow = 0;
-  h->errbuf[0] = '\0';
-  rc = curl_easy_perform(c);
-  h->send = NULL;
-  curl_slist_free_all(h->headers);
-  h->headers = NULL;
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-
+/* Pushes {status, headers, body}, or nil, kind ("timeout" | "transport"),
+ * message, sent (whether the provider may have got the request), status. */
+static int push_result(lua_State *L, transfer *t, CURLcode rc) {
+  long status = 0, request_size = 0;
+  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   if (rc != CURLE_OK) {
-    curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &request_size);
+    curl_easy_getinfo(t->curl, CURLINFO_REQUEST_SIZE, &request_size);
     lua_pushnil(L);
     lua_pushstring(L, rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "transport");
-    if (h->overflow) {
+    if (t->overflow) {
       lua_pushfstring(L, "the response body is larger than the limit of %d bytes",
-                      (int)h->max_body);
-    } else if (h->errbuf[0]) {
-      lua_pushstring(L, h->errbuf);
+                      (int)t->max_body);
+    } else if (t->errbuf[0]) {
+      lua_pushstring(L, t->errbuf);
     } else {
       lua_pushstring(L, curl_easy_strerror(rc));
     }
     /* Nothing reached the provider when no request bytes were written. */
     lua_pushboolean(L, request_size > 0 || status > 0);
     lua_pushinteger(L, (lua_Integer)status);
-    buffer_reset(&h->body);
     return 5;
   }
   lua_createtable(L, 0, 3);
   lua_pushinteger(L, (lua_Integer)status);
   lua_setfield(L, -2, "status");
-  push_headers(L, &h->head);
+  push_headers(L, &t->head);
   lua_setfield(L, -2, "headers");
-  lua_pushlstring(L, h->body.data ? h->body.data : "", h->body.len);
+  lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
   lua_setfield(L, -2, "body");
-  buffer_reset(&h->body);
-  buffer_reset(&h->head);
   return 1;
+}
+
+/* handle:perform(req) -> the result of push_result. */
+static int http_perform(lua_State *L) {
+  http *h = check_http(L);
+  transfer *t = &h->main;
+  CURLcode rc;
+  int n;
+  request_setup(L, t, 2);
+  rc = curl_easy_perform(t->curl);
+  t->send = NULL;
+  n = push_result(L, t, rc);
+  transfer_finish(t);
+  return n;
+}
+
+static transfer *idle_transfer(lua_State *L, http *h) {
+  transfer *t;
+  CURL *c;
+  for (int i = 0; i < h->npool; i++) {
+    if (h->pool[i]->id == 0) {
+      return h->pool[i];
+    }
+  }
+  if (h->npool == h->cap) {
+    int cap = h->cap ? h->cap * 2 : 8;
+    transfer **pool = realloc(h->pool, (size_t)cap * sizeof *pool);
+    if (!pool) {
+      luaL_error(L, "campaign: out of memory");
+      return NULL;
+    }
+    h->pool = pool;
+    h->cap = cap;
+  }
+  t = calloc(1, sizeof *t);
+  if (!t) {
+    luaL_error(L, "campaign: out of memory");
+    return NULL;
+  }
+  c = curl_easy_duphandle(h->main.curl);
+  if (!c) {
+    free(t);
+    luaL_error(L, "campaign: curl_easy_duphandle failed");
+    return NULL;
+  }
+  transfer_bind(t, c, h->main.max_body);
+  h->pool[h->npool++] = t;
+  return t;
+}
+
+/* handle:add(id, req): starts req in the background (batches); id is a
+ * positive integer the caller gets back from wait. */
+static int http_add(lua_State *L) {
+  http *h = check_http(L);
+  lua_Integer id = luaL_checkinteger(L, 2);
+  transfer *t;
+  luaL_argcheck(L, id > 0, 2, "id must be positive");
+  if (!h->multi) {
+    h->multi = curl_multi_init();
+    if (!h->multi) {
+      return luaL_error(L, "campaign: curl_multi_init failed");
+    }
+  }
+  t = idle_transfer(L, h);
+  request_setup(L, t, 3);
+  if (curl_multi_add_handle(h->multi, t->curl) != CURLM_OK) {
+    transfer_finish(t);
+    return luaL_error(L, "campaign: curl_multi_add_handle failed");
+  }
+  t->id = id;
+  h->active++;
+  return 0;
+}
+
+/* handle:wait([seconds]) -> list of {id = id, status, headers, body} or
+ * {id = id, kind, message, sent, status}: the transfers that ended, waiting
+ * at most seconds (default 1) for at least one. */
+static int http_wait(lua_State *L) {
+  http *h = check_http(L);
+  double limit = luaL_optnumber(L, 2, 1.0);
+  struct timespec start, now;
+  int n = 0;
+  lua_newtable(L);
+  if (!h->multi || h->active == 0) {
+    return 1;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    int running, left;
+    CURLMsg *msg;
+    double spent;
+    curl_multi_perform(h->multi, &running);
+    while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+      transfer *t = NULL;
+      int top;
+      if (msg->msg != CURLMSG_DONE) {
+        continue;
+      }
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+      CURLcode rc = msg->data.result;
+      curl_multi_remove_handle(h->multi, t->curl);
+      h->active--;
+      t->send = NULL;
+      top = lua_gettop(L);
+      if (push_result(L, t, rc) == 1) {
+        lua_pushinteger(L, t->id);
+        lua_setfield(L, -2, "id");
+      } else {
+        lua_createtable(L, 0, 5);
+        lua_pushinteger(L, t->id);
+        lua_setfield(L, -2, "id");
+        lua_pushvalue(L, top + 2);
+        lua_setfield(L, -2, "kind");
+        lua_pushvalue(L, top + 3);
+        lua_setfield(L, -2, "message");
+        lua_pushvalue(L, top + 4);
+        lua_setfield(L, -2, "sent");
+        lua_pushvalue(L, top + 5);
+        lua_setfield(L, -2, "status");
+        lua_replace(L, top + 1);
+        lua_settop(L, top + 1);
+      }
+      transfer_finish(t);
+      lua_rawseti(L, top, ++n);
+    }
+    if (n > 0 || h->active == 0) {
+      break;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    spent = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+    if (spent >= limit) {
+      break;
+    }
+    curl_multi_poll(h->multi, NULL, 0, (int)((limit - spent) * 1000 + 1), NULL);
+  }
+  return 1;
+}
+
+/* handle:cancel(): drops every transfer of a batch. */
+static int http_cancel(lua_State *L) {
+  http *h = check_http(L);
+  if (h->multi) {
+    cancel_all(h);
+  }
+  return 0;
 }
 
 static const luaL_Reg http_methods[] = {
     {"perform", http_perform},
+    {"add", http_add},
+    {"wait", http_wait},
+    {"cancel", http_cancel},
     {"close", http_close},
     {NULL, NULL},
 };

@@ -462,53 +462,77 @@ local function call_hook(hook, info)
   if hook then pcall(hook, info) end
 end
 
-function Client:_send(op, req, opts)
-  local key = secrets[self]
-  if not key then
-    return nil, single_problem(self, op, "api_key", "is missing: pass api_key to "
-      .. "campaign.client or set " .. providers[self.provider].env)
-  end
+-- Settings of one call: the client's, overridden by the call's options.
+function Client:_settings(op, opts, level, extra)
   opts = opts or {}
   if type(opts) ~= "table" then
-    error(format("campaign %s %s: call options must be a table", self.provider, op), 3)
+    error(format("campaign %s %s: call options must be a table", self.provider, op), level)
   end
   for name in pairs(opts) do
-    if not CALL_OPTIONS[name] then
+    if not CALL_OPTIONS[name] and not (extra and extra[name]) then
       error(format("campaign %s %s: unknown call option %s (known: connect_timeout, "
-        .. "max_retries, timeout)", self.provider, op, tostring(name)), 3)
+        .. "max_retries, timeout%s)", self.provider, op, tostring(name),
+        extra and ", concurrency, on_progress" or ""), level)
     end
   end
-  local timeout = opts.timeout or self.timeout
-  local connect_timeout = opts.connect_timeout or self.connect_timeout
-  local max_retries = opts.max_retries or self.max_retries
-  local idempotent = self:_idempotent(op)
-  local on_request, on_response = self.on_request, self.on_response
-  local attempts = 0
-  while true do
-    attempts = attempts + 1
-    if on_request then
-      call_hook(on_request, { provider = self.provider, op = op, attempt = attempts,
-        method = req.method, url = req.url, headers = redacted_headers(req.headers, self),
-        body = redact_text(req.body, key) })
-    end
-    local started = on_response and core.now()
-    local resp, kind, message, sent = self:_attempt(req, timeout, connect_timeout, idempotent)
-    local body, err, retry, wait = self:_outcome(op, resp, kind, message, sent, idempotent)
-    if err then err.attempts = attempts end
-    local delay
-    if retry and attempts <= max_retries then
-      delay = wait or (self.retry_delay * 2 ^ (attempts - 1) * (0.5 + random() * 0.5))
+  return {
+    timeout = opts.timeout or self.timeout,
+    connect_timeout = opts.connect_timeout or self.connect_timeout,
+    max_retries = opts.max_retries or self.max_retries,
+    idempotent = self:_idempotent(op),
+  }
+end
+
+function Client:_missing_key(op)
+  return single_problem(self, op, "api_key", "is missing: pass api_key to "
+    .. "campaign.client or set " .. providers[self.provider].env)
+end
+
+function Client:_before_attempt(op, req, attempt)
+  if self.on_request then
+    call_hook(self.on_request, { provider = self.provider, op = op, attempt = attempt,
+      method = req.method, url = req.url, headers = redacted_headers(req.headers, self),
+      body = redact_text(req.body, secrets[self]) })
+  end
+end
+
+-- Interprets one attempt's result: the body, or the error and how long to
+-- wait before the next attempt (nil: no more attempts).
+function Client:_after_attempt(op, set, attempt, started, resp, kind, message, sent)
+  local body, err, retry, wait = self:_outcome(op, resp, kind, message, sent, set.idempotent)
+  local delay
+  if err then
+    err.attempts = attempt
+    if retry and attempt <= set.max_retries then
+      delay = wait or (self.retry_delay * 2 ^ (attempt - 1) * (0.5 + random() * 0.5))
       if delay > self.max_retry_delay then
         -- The provider asked for a longer wait than the caller allows.
         delay = not wait and self.max_retry_delay or nil
       end
     end
-    if on_response then
-      call_hook(on_response, { provider = self.provider, op = op, attempt = attempts,
-        elapsed = core.now() - started, status = resp and resp.status,
-        headers = resp and redacted_headers(resp.headers or {}, self),
-        body = resp and redact_text(resp.body, key), error = err, retry_in = delay })
-    end
+  end
+  if self.on_response then
+    local key = secrets[self]
+    call_hook(self.on_response, { provider = self.provider, op = op, attempt = attempt,
+      elapsed = core.now() - started, status = resp and resp.status,
+      headers = resp and redacted_headers(resp.headers or {}, self),
+      body = resp and redact_text(resp.body, key), error = err, retry_in = delay })
+  end
+  return body, err, delay
+end
+
+function Client:_send(op, req, opts)
+  if not secrets[self] then return nil, self:_missing_key(op) end
+  local set = self:_settings(op, opts, 4)
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    self:_before_attempt(op, req, attempt)
+    local started = core.now()
+    local resp, kind, message, sent = self:_attempt(req, set.timeout, set.connect_timeout,
+      set.idempotent)
+    local body, err, delay = self:_after_attempt(op, set, attempt, started, resp, kind,
+      message, sent)
     if not err then return body end
     if not delay then return nil, err end
     self._sleep(delay)
@@ -556,6 +580,158 @@ function Client:attach_agent(campaign_id, fields, opts)
   end
   return self:_call(op, fields, campaign_id, call_opts)
 end
+
+-- ---------------------------------------------------------------------------
+-- Batches
+
+local MANY_OPTIONS = { concurrency = true, on_progress = true }
+
+local function now() return core.now() end
+
+-- Runs prepared requests (requests[i] = req, or results[i] already set to
+-- the error that stopped it) through curl's multi interface, `concurrency`
+-- at a time, each with the retry rules of a single call.
+function Client:_many(op, requests, results, set, concurrency, on_progress)
+  local total, done = #requests, 0
+  local http = self._http
+  local ready, waiting, attempts, started = {}, {}, {}, {}
+  local inflight = 0
+
+  local function finish(i, value)
+    results[i] = value
+    done = done + 1
+    if on_progress then
+      local ok, problem = pcall(on_progress, done, total)
+      if not ok then
+        if http then http:cancel() end
+        error(problem, 0)
+      end
+    end
+  end
+
+  for i = 1, total do
+    if results[i] ~= nil then
+      done = done + 1
+      if on_progress then
+        local ok, problem = pcall(on_progress, done, total)
+        if not ok then error(problem, 0) end
+      end
+    else
+      ready[#ready + 1] = i
+    end
+  end
+  -- A custom transport has no multi interface: one request at a time.
+  if not http then
+    for _, i in ipairs(ready) do
+      local attempt = 0
+      while true do
+        attempt = attempt + 1
+        self:_before_attempt(op, requests[i], attempt)
+        local t0 = now()
+        local resp, kind, message, sent = self:_attempt(requests[i], set.timeout,
+          set.connect_timeout, set.idempotent)
+        local body, err, delay = self:_after_attempt(op, set, attempt, t0, resp, kind, message, sent)
+        if not err or not delay then
+          finish(i, body or err)
+          break
+        end
+        self._sleep(delay)
+      end
+    end
+    return results
+  end
+
+  local next_ready = 1
+  while done < total do
+    while inflight < concurrency and next_ready <= #ready do
+      local i = ready[next_ready]
+      next_ready = next_ready + 1
+      local req = requests[i]
+      attempts[i] = (attempts[i] or 0) + 1
+      self:_before_attempt(op, req, attempts[i])
+      started[i] = now()
+      http:add(i, { method = req.method, url = req.url, headers = req.headers, body = req.body,
+        timeout = set.timeout, connect_timeout = set.connect_timeout,
+        no_resend = not set.idempotent })
+      inflight = inflight + 1
+    end
+    -- Wait for a transfer, or until the next retry is due.
+    local wait_for = 1
+    if inflight == 0 then
+      local soonest
+      for _, due in pairs(waiting) do
+        if not soonest or due < soonest then soonest = due end
+      end
+      if soonest then self._sleep(math.max(0, soonest - now())) end
+    else
+      for _, due in pairs(waiting) do wait_for = min(wait_for, math.max(0, due - now())) end
+      for _, r in ipairs(http:wait(wait_for)) do
+        local i = r.id
+        inflight = inflight - 1
+        local resp = r.status and r.headers and r
+        local body, err, delay = self:_after_attempt(op, set, attempts[i], started[i],
+          resp, r.kind, r.message, r.sent)
+        if err and delay then
+          waiting[i] = now() + delay
+        else
+          finish(i, body or err)
+        end
+      end
+    end
+    local t = now()
+    for i, due in pairs(waiting) do
+      if due <= t then
+        waiting[i] = nil
+        ready[#ready + 1] = i
+      end
+    end
+  end
+  return results
+end
+
+local function many(self, op, items, opts, level)
+  if type(items) ~= "table" then
+    error(format("campaign %s %s_many: the list must be a table", self.provider, op), level)
+  end
+  local set = self:_settings(op, opts, level + 1, MANY_OPTIONS)
+  opts = opts or {}
+  local concurrency = opts.concurrency or 8
+  if type(concurrency) ~= "number" or concurrency < 1 or concurrency ~= floor(concurrency) then
+    error(format("campaign %s %s_many: concurrency must be a positive integer", self.provider,
+      op), level)
+  end
+  if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
+    error(format("campaign %s %s_many: on_progress must be a function", self.provider, op), level)
+  end
+  local requests, results = {}, {}
+  local missing_key = not secrets[self]
+  for i = 1, #items do
+    local item = items[i]
+    local req, err
+    if op == "update" then
+      if type(item) ~= "table" then
+        error(format("campaign %s update_many: item %d must be {id, fields}", self.provider, i),
+          level)
+      end
+      req, err = self:prepare("update", item[2] or item.fields, item[1] or item.id)
+    else
+      req, err = self:prepare(op, item)
+    end
+    if req and missing_key then req, err = nil, self:_missing_key(op) end
+    requests[i] = req or false
+    results[i] = err
+  end
+  return self:_many(op, requests, results, set, concurrency, opts.on_progress)
+end
+
+--- Creates many campaigns at once through curl's multi interface.
+-- `list` holds the fields of each campaign; `opts.concurrency` (default 8),
+-- `opts.on_progress(done, total)`. Returns the results in input order: each
+-- the body, or the error table (see campaign.is_error).
+function Client:create_many(list, opts) return many(self, "create", list, opts, 3) end
+
+--- Updates many campaigns at once: `list` holds `{id, fields}` pairs.
+function Client:update_many(list, opts) return many(self, "update", list, opts, 3) end
 
 --- Closes the client's HTTP handle (also done by the garbage collector).
 function Client:close()
@@ -757,6 +933,11 @@ function M.client(opts)
   secrets[self] = key
   header_templates[self] = { plain = headers, json = body_headers }
   return self
+end
+
+--- True when `value` is an error table of this module.
+function M.is_error(value)
+  return getmetatable(value) == Error
 end
 
 --- One-shot create: `campaign.client(opts):create(fields)`.
