@@ -99,6 +99,19 @@ local function redact_text(s, key)
   return concat(out)
 end
 
+-- A copy of a decoded body (depth = 0) or of response headers (depth = 1000:
+-- names and values only) with the key replaced in every string. Decoded JSON
+-- has no cycles and at most 1000 levels.
+local function redact_value(v, key, depth)
+  if type(v) == "string" then return redact_text(v, key) end
+  if type(v) ~= "table" or not key or key == "" or depth > 1000 then return v end
+  local out = {}
+  for k, x in next, v do
+    out[redact_value(k, key, depth + 1)] = redact_value(x, key, depth + 1)
+  end
+  return out
+end
+
 -- A printable copy with the credentials hidden.
 local function redacted_headers(headers, client)
   local copy = {}
@@ -113,6 +126,12 @@ local function redacted_headers(headers, client)
     end
   end
   return copy
+end
+
+-- The headers a request goes out with: its own once the caller looked at
+-- them (and may have changed them), else the client's.
+local function wire_headers(client, req)
+  return rawget(req, "headers") or header_templates[client][rawget(req, "body") and "json" or "plain"]
 end
 
 local function request_text(req, client)
@@ -173,7 +192,8 @@ end
 
 local function query_pairs(query)
   local list = {}
-  for name, value in pairs(query) do
+  -- Raw, as the validator read it: a __pairs must not change what is sent.
+  for name, value in next, query do
     local v = value
     if type(v) == "number" then
       v = (v == floor(v) and v > -1e15 and v < 1e15) and format("%d", v) or format("%.14g", v)
@@ -249,13 +269,7 @@ function Client:prepare(op, fields, id)
   elseif spec.body then
     body = cjson.encode(spec.body(self._id_value(clean_id)))
   end
-  local headers = {}
-  local templates = header_templates[self]
-  for name, value in next, body and templates.json or templates.plain do
-    headers[name] = value
-  end
-  return setmetatable({ method = spec.method, url = url, headers = headers, body = body },
-    self._request_mt)
+  return setmetatable({ method = spec.method, url = url, body = body }, self._request_mt)
 end
 
 -- ---------------------------------------------------------------------------
@@ -376,15 +390,18 @@ local function blocking_phase()
 end
 local BLOCKING = "the libcurl transport would block the nginx worker in the %s phase: use "
   .. 'require("campaign.openresty").client(opts), or set allow_blocking = true'
+local function refuse_blocking(client)
+  local phase = not client._allow_blocking and blocking_phase()
+  if phase then error(format("campaign %s: " .. BLOCKING, client.provider, phase), 0) end
+end
 
 -- One attempt through the transport: a response table, or nil and
 -- kind, message, sent (whether the request may have reached the provider).
 function Client:_attempt(req, timeout, connect_timeout, idempotent)
   local transport = self.transport
   if not transport then
-    local phase = not self._allow_blocking and blocking_phase()
-    if phase then error(format("campaign %s: " .. BLOCKING, self.provider, phase), 0) end
-    return self._http:perform({ method = req.method, url = req.url, headers = req.headers,
+    refuse_blocking(self)
+    return self._http:perform({ method = req.method, url = req.url, headers = wire_headers(self, req),
       body = req.body, timeout = timeout, connect_timeout = connect_timeout,
       no_resend = not idempotent })
   end
@@ -394,7 +411,12 @@ function Client:_attempt(req, timeout, connect_timeout, idempotent)
   if not ok then
     return nil, "transport", "the transport raised an error: " .. tostring(resp), true
   end
-  if type(resp) == "table" and type(resp.status) == "number" then return resp end
+  if type(resp) == "table" and type(resp.status) == "number" then
+    -- Not NaN, 250.5 or 1e300: those would pass for a status or break the message.
+    local s = resp.status
+    if s == floor(s) and s >= 0 and s <= 999 then return resp end
+    return nil, "transport", "the transport returned an invalid HTTP status: " .. tostring(s), true
+  end
   if type(err) == "table" then
     local kind = (err.kind == "timeout") and "timeout" or "transport"
     return nil, kind, tostring(err.message or "transport error"), err.sent ~= false
@@ -416,15 +438,24 @@ function Client:_outcome(op, resp, kind, message, sent, idempotent)
   end
   local status = resp.status
   local text = redact_text(resp.body, key)
+  local headers = redact_value(resp.headers, key, 1000)
   if status >= 200 and status < 300 then
     local decoded, ok = decode_body(text)
+    -- A JSON string, number, boolean or null is no campaign: success is a table.
+    if ok and decoded ~= nil and type(decoded) ~= "table" then
+      if BODY_EXPECTED[op] then ok = false else decoded = nil end
+    end
     if not ok or (decoded == nil and BODY_EXPECTED[op]) then
       return nil, new_error(self, op, "decode", format("HTTP %d with %s: the provider accepted "
         .. "the request but its answer cannot be read", status,
-        decoded == nil and "an empty body" or "a body that is not JSON"),
-        { status = status, body = text, headers = resp.headers }), false
+        decoded == nil and "an empty body" or "a body that is not a JSON object or list"),
+        { status = status, body = text, headers = headers }), false
     end
     if decoded == nil then decoded = {} end
+    -- JSON escapes ("\/" for "/", \u0041) hide the key from the check of the raw text.
+    if type(text) == "string" and text:find("\\", 1, true) then
+      decoded = redact_value(decoded, key, 0)
+    end
     local unwrap = self._unwrap
     if unwrap and type(decoded) == "table" and type(decoded[unwrap]) == "table" then
       decoded = decoded[unwrap]
@@ -432,17 +463,20 @@ function Client:_outcome(op, resp, kind, message, sent, idempotent)
     return decoded
   end
   local decoded = decode_body(text)
+  if type(text) == "string" and text:find("\\", 1, true) then
+    decoded = redact_value(decoded, key, 0)
+  end
   local words, fields = provider_message(decoded)
   local line = format("HTTP %d %s", status, REASONS[status] or ""):gsub(" $", "")
   if words then
     line = line .. ": " .. words
   elseif status >= 300 and status < 400 then
-    local location = header(resp.headers, "location")
+    local location = header(headers, "location")
     line = line .. ": redirect" .. (location and (" to " .. location) or "")
       .. " not followed (the API key must not travel with it)"
   end
   local err = new_error(self, op, "http", line, { status = status, body = decoded,
-    errors = fields, headers = resp.headers })
+    errors = fields, headers = headers })
   local after = retry_after_of(resp, decoded)
   if status == 429 or status == 503 then err.retry_after = after end
   -- 429, and a 503 that says when to come back, mean the request was not
@@ -594,6 +628,7 @@ local function now() return core.now() end
 function Client:_many(op, requests, results, set, concurrency, on_progress)
   local total, done = #requests, 0
   local http = self._http
+  if http then refuse_blocking(self) end
   local ready, waiting, attempts, started = {}, {}, {}, {}
   local inflight = 0
 
@@ -650,7 +685,7 @@ function Client:_many(op, requests, results, set, concurrency, on_progress)
       attempts[i] = (attempts[i] or 0) + 1
       self:_before_attempt(op, req, attempts[i])
       started[i] = now()
-      http:add(i, { method = req.method, url = req.url, headers = req.headers, body = req.body,
+      http:add(i, { method = req.method, url = req.url, headers = wire_headers(self, req), body = req.body,
         timeout = set.timeout, connect_timeout = set.connect_timeout,
         no_resend = not set.idempotent })
       inflight = inflight + 1
@@ -752,8 +787,9 @@ for _, name in ipairs(OPTIONS) do OPTION_SET[name] = true end
 
 local function closest(name, list)
   local best, best_d
+  -- Levenshtein distance, small strings only: it takes time #name * #candidate.
+  if #name > 48 then return nil end
   for _, candidate in ipairs(list) do
-    -- Levenshtein distance, small strings only.
     local a, b = name:lower(), candidate:lower()
     local prev = {}
     for j = 0, #b do prev[j] = j end
@@ -797,7 +833,9 @@ function M.client(opts)
   for name in pairs(opts) do
     if not OPTION_SET[name] then
       local hint = type(name) == "string" and closest(name, OPTIONS)
-      error(format("campaign.client: unknown option %s%s", tostring(name),
+      local shown = tostring(name)
+      if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
+      error(format("campaign.client: unknown option %s%s", shown,
         hint and format(" (did you mean %s?)", hint) or ""), 2)
     end
   end
@@ -871,8 +909,10 @@ function M.client(opts)
       end
     end
   end
-  -- URLs are worked out once here, not on every call.
+  -- URLs and schemas are worked out once here, not on every call.
   for _, spec in pairs(ops) do
+    spec.schema = spec.schema and core.schema(spec.schema) or spec.schema
+    spec.query = spec.query and core.schema(spec.query) or spec.query
     if spec.path then
       local head, tail = spec.path:match("^(.-){id}(.*)$")
       spec.has_id = head ~= nil or spec.body ~= nil
@@ -929,7 +969,18 @@ function M.client(opts)
       user_agent = user_agent, max_body = opts.max_body,
     })
   end
-  self._request_mt = { __tostring = function(req) return request_text(req, self) end }
+  -- req.headers is made when it is first looked at: sending uses the
+  -- client's template as it is.
+  self._request_mt = {
+    __tostring = function(req) return request_text(req, self) end,
+    __index = function(req, k)
+      if k ~= "headers" then return nil end
+      local h = {}
+      for n, v in next, wire_headers(self, req) do h[n] = v end
+      rawset(req, "headers", h)
+      return h
+    end,
+  }
   secrets[self] = key
   header_templates[self] = { plain = headers, json = body_headers }
   return self

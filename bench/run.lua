@@ -1,0 +1,226 @@
+-- make bench: the cost of the module against a baseline measured in the
+-- same run, side by side (the machines are shared and noisy: absolute times
+-- mean little, ratios of interleaved runs much more). Prints, per benchmark,
+-- the medians and their ratio, and the bound the project holds it to.
+-- Benchmarks never fail the build; a ratio outside its bound is marked.
+local campaign = require "campaign"
+local core = require "campaign.core"
+local cjson = require "cjson"
+local emulator = require "helpers.emulator"
+
+local QUICK = os.getenv("BENCH_QUICK") == "1"
+local ROUNDS = QUICK and 3 or 7
+
+local function median(list)
+  local copy = {}
+  for i, v in ipairs(list) do copy[i] = v end
+  table.sort(copy)
+  local n = #copy
+  if n % 2 == 1 then return copy[(n + 1) / 2] end
+  return (copy[n / 2] + copy[n / 2 + 1]) / 2
+end
+
+-- Runs fn(n) `ROUNDS` times interleaved with baseline(n); both return the
+-- elapsed seconds of their own batch of n.
+local function side_by_side(fn, baseline)
+  local a, b = {}, {}
+  for r = 1, ROUNDS do
+    if r % 2 == 1 then
+      a[#a + 1] = fn(); b[#b + 1] = baseline()
+    else
+      b[#b + 1] = baseline(); a[#a + 1] = fn()
+    end
+  end
+  return median(a), median(b)
+end
+
+local rows = {}
+local function report(name, ours, base, unit, ratio, bound, higher_is_better)
+  local ok = higher_is_better and ratio >= bound or (not higher_is_better and ratio <= bound)
+  rows[#rows + 1] = string.format("%-44s %12s %12s %7.2fx  (%s %.2f)%s", name, ours .. unit,
+    base .. unit, ratio, higher_is_better and ">=" or "<=", bound, ok and "" or "  OVER BOUND")
+  print(rows[#rows])
+  io.stdout:flush()
+end
+
+local function timed_loop(n, fn)
+  return function()
+    local t0 = core.now()
+    for _ = 1, n do fn() end
+    return core.now() - t0
+  end
+end
+
+-- ---------------------------------------------------------------------------
+print(("%-44s %12s %12s %8s"):format("benchmark", "module", "baseline", "ratio"))
+print(("-"):rep(94))
+
+-- 1. prepare (validation + encoding + request) against a bare cjson.encode of
+--    the same final payload.
+local function customers(n)
+  local list = {}
+  for i = 1, n do
+    list[i] = { number = string.format("+1415%07d", i), name = "Customer " .. i }
+  end
+  return list
+end
+
+local cases = {
+  { "vapi", "typical (25 customers)", { name = "Spring renewals", assistantId = "3f1c2a9e-8d4b-4c6f-9a7e-1b2c3d4e5f60",
+    phoneNumberId = "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", customers = customers(25),
+    schedulePlan = { earliestAt = "2026-12-01T09:00:00Z" } }, 20000 },
+  { "vapi", "10,000 customers", { name = "Big", assistantId = "a", phoneNumberId = "p",
+    customers = customers(10000) }, 20 },
+  { "smallest", "typical", { name = "Spring renewals", agentId = "60d0fe4f5311236168a109ca",
+    audienceId = "60d0fe4f5311236168a109cb", description = "Renewals for Q2",
+    phoneNumberIds = { "60d0fe4f5311236168a109cc" }, maxRetries = 2, retryDelay = 30 }, 50000 },
+  { "autocalls", "typical", { name = "Product Demo Campaign", assistant_id = 123,
+    timezone = "America/New_York", max_calls_in_parallel = 3,
+    allowed_hours_start_time = "09:00", allowed_hours_end_time = "17:00",
+    allowed_days = { "monday", "tuesday", "wednesday", "thursday", "friday" },
+    max_retries = 3, retry_interval = 60, retry_on_voicemail = true,
+    phone_number_ids = { 1, 2 } }, 50000 },
+  { "atlas", "typical (outbound)", { name = "My Outbound Campaign", campaignType = "1", CallType = "2",
+    CompanyName = "Acme Inc", BusinessName = "Acme", TemplateId = "6be44833-9133-4639-b6c9-425aee057c1c",
+    FirstMessage = "Hi, this is...", ScriptBase = "...", ScriptNotes = "...",
+    TimezoneFriendlyName = "Eastern Time", StartDate = "2026-05-14",
+    TimeWindows = "[{\"startHour\":8,\"startMinute\":0,\"endHour\":20,\"endMinute\":0}]",
+    FeatureRescheduleCallEnabled = false, FeatureEnrichmentInfoEnabled = false }, 50000 },
+}
+
+for _, case in ipairs(cases) do
+  local provider, label, fields, n = case[1], case[2], case[3], case[4]
+  if QUICK then n = math.max(1, math.floor(n / 10)) end
+  local c = campaign.client { provider = provider, api_key = "bench-key" }
+  local req = assert(c:prepare("create", fields))
+  local final = cjson.decode(req.body)
+  local ours, base = side_by_side(
+    timed_loop(n, function() return c:prepare("create", fields) end),
+    timed_loop(n, function() return cjson.encode(final) end))
+  report(("prepare %s %s"):format(provider, label), ("%.2f"):format(ours / n * 1e6),
+    ("%.2f"):format(base / n * 1e6), " us", ours / base, 1.5)
+end
+
+-- ---------------------------------------------------------------------------
+-- 2. and 3. HTTP against the emulator, against the curl command-line tool
+--    sending the same requests.
+local emu = emulator.start()
+local ok, failure = pcall(function()
+  local N = QUICK and 300 or 2000
+  local c = campaign.client { provider = "vapi", api_key = emu.keys.vapi, base_url = emu:url("vapi") }
+  local fields = cases[1][3]
+  local req = assert(c:prepare("create", fields))
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. dir))
+  local body_file = dir .. "/body.json"
+  local f = assert(io.open(body_file, "w"))
+  f:write(req.body)
+  f:close()
+  -- One curl config with N requests: curl keeps one connection for them.
+  local cfg = dir .. "/requests.cfg"
+  f = assert(io.open(cfg, "w"))
+  for i = 1, N do
+    if i > 1 then f:write("next\n") end
+    f:write(('url = "%s"\n'):format(req.url))
+    f:write('request = "POST"\n')
+    f:write(('data-binary = "@%s"\n'):format(body_file))
+    for name, value in pairs(req.headers) do
+      f:write(('header = "%s: %s"\n'):format(name, value))
+    end
+    f:write('output = "/dev/null"\n')
+  end
+  f:close()
+
+  local function run(cmd)
+    local t0 = core.now()
+    assert(os.execute(cmd .. " >/dev/null 2>&1"))
+    return core.now() - t0
+  end
+
+  local function creates()
+    emu:reset()
+    local t0 = core.now()
+    for _ = 1, N do assert(c:create(fields)) end
+    return core.now() - t0
+  end
+  local function curl_sequential()
+    emu:reset()
+    return run("curl -sS --fail -K " .. cfg)
+  end
+  local ours, base = side_by_side(creates, curl_sequential)
+  report(("%d sequential creates (time)"):format(N), ("%.3f"):format(ours), ("%.3f"):format(base),
+    " s", ours / base, 1.1)
+
+  emu:reset()
+  for _ = 1, 50 do assert(c:create(fields)) end
+  local stats = emu:stats()
+  print(("  connections used by 50 sequential creates: %d"):format(stats.connections))
+
+  local list = {}
+  for i = 1, N do list[i] = fields end
+  local function batch()
+    emu:reset()
+    local t0 = core.now()
+    local results = c:create_many(list, { concurrency = 16 })
+    local elapsed = core.now() - t0
+    for i = 1, N do assert(not campaign.is_error(results[i]), tostring(results[i])) end
+    return elapsed
+  end
+  local function curl_parallel()
+    emu:reset()
+    return run("curl -sS --fail --parallel --parallel-max 16 -K " .. cfg)
+  end
+  ours, base = side_by_side(batch, curl_parallel)
+  report(("%d creates, concurrency 16 (throughput)"):format(N), ("%.0f"):format(N / ours),
+    ("%.0f"):format(N / base), "/s", base / ours, 0.9, true)
+  os.execute("rm -rf " .. dir)
+end)
+emu:stop()
+if not ok then error(failure, 0) end
+
+-- ---------------------------------------------------------------------------
+-- 4. Memory stays flat.
+local function rss_kib()
+  local f = io.open("/proc/self/statm")
+  if not f then return nil end
+  local _, resident = f:read("*n", "*n")
+  f:close()
+  return resident * 4
+end
+
+local function growth(n, fn)
+  for _ = 1, math.min(n, 2000) do fn() end      -- warm-up
+  collectgarbage()
+  local before = rss_kib()
+  for i = 1, n do
+    fn()
+    if i % 1000 == 0 then collectgarbage("step", 200) end
+  end
+  collectgarbage()
+  return rss_kib() - before
+end
+
+do
+  local c = campaign.client { provider = "vapi", api_key = "bench-key" }
+  local fields = cases[1][3]
+  local n = QUICK and 10000 or 100000
+  local kib = growth(n, function() return c:prepare("create", fields) end)
+  print(("%-44s %+10d KiB  (bound 1024 KiB)%s"):format(("RSS growth over %d prepares"):format(n),
+    kib, kib < 1024 and "" or "  OVER BOUND"))
+end
+
+emu = emulator.start()
+ok, failure = pcall(function()
+  local c = campaign.client { provider = "vapi", api_key = emu.keys.vapi, base_url = emu:url("vapi") }
+  local fields = cases[3] and { name = "x", assistantId = "a", phoneNumberId = "p",
+    customers = { { number = "+14155550101" } } }
+  local n = QUICK and 2000 or 20000
+  local kib = growth(n, function()
+    assert(c:create(fields))
+  end)
+  print(("%-44s %+10d KiB  (bound 1024 KiB)%s"):format(("RSS growth over %d HTTP creates"):format(n),
+    kib, kib < 1024 and "" or "  OVER BOUND"))
+end)
+emu:stop()
+if not ok then error(failure, 0) end
