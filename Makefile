@@ -56,7 +56,7 @@ $(BUILD)/obj $(BUILD)/campaign:
 # Installs the Debian packages the build, the tests and the demo need
 # (only those missing; needs root when something is missing).
 deps:
-	@sh tools/deps.sh
+	@LUA_VERSION=$(LUA_VERSION) sh tools/deps.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all
@@ -82,3 +82,64 @@ install: $(CORE)
 
 clean:
 	rm -rf build
+
+# ---- fuzzing (tests/fuzz/, docs/fuzzing.md) --------------------------------
+# make fuzz: libFuzzer drives src/*.c (built with ASan + UBSan, LeakSanitizer
+# on) and the Lua client through tests/fuzz/fuzz_campaign.c, for FUZZ_SECONDS.
+# The corpus grows in FUZZ_CORPUS; tests/fuzz/corpus holds the seeds. Any
+# crash, sanitizer report, leak, timeout or broken contract fails the run and
+# leaves the input in $(FUZZ_DIR) (crash-*, leak-*, timeout-*).
+# make fuzz-ci: the same for FUZZ_CI_SECONDS, from the seeds alone.
+FUZZ_CC         ?= clang
+FUZZ_SECONDS    ?= 60
+FUZZ_CI_SECONDS ?= 90
+FUZZ_DIR        ?= build/fuzz
+FUZZ_CORPUS     ?= $(FUZZ_DIR)/corpus
+FUZZ_SAN         = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS      = -std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer \
+                   $(WARN) $(shell $(PKG_CONFIG) --cflags lua5.4) $(CURL_CFLAGS) $(FUZZ_SAN)
+FUZZ_OBJS        = $(SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_BIN         = $(FUZZ_DIR)/fuzz_campaign
+FUZZ_RUN_FLAGS   = -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len=65536 \
+                   -detect_leaks=1 -print_final_stats=1 -use_value_profile=1 \
+                   -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_ARGS)
+FUZZ_ENV         = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+                   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+.PHONY: fuzz fuzz-ci fuzz-build fuzz-seeds
+
+$(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard src/*.h) | $(FUZZ_DIR)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BIN): tests/fuzz/fuzz_campaign.c $(FUZZ_OBJS) | $(FUZZ_DIR)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -DCAMPAIGN_ROOT='"$(CURDIR)"' \
+	  tests/fuzz/fuzz_campaign.c $(FUZZ_OBJS) -o $@ \
+	  $(shell $(PKG_CONFIG) --libs lua5.4) $(CURL_LIBS) -lm
+
+$(FUZZ_DIR)/obj $(FUZZ_CORPUS):
+	mkdir -p $@
+
+fuzz-build: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+
+# Rewrites tests/fuzz/corpus from tests/fuzz/samples.lua.
+fuzz-seeds:
+	lua5.4 tests/fuzz/gen_seeds.lua tests/fuzz/corpus
+
+fuzz: fuzz-build | $(FUZZ_CORPUS)
+	$(FUZZ_ENV) nice -n 10 $(FUZZ_BIN) $(FUZZ_RUN_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+	  $(FUZZ_CORPUS) tests/fuzz/corpus
+
+fuzz-ci: fuzz-build
+	rm -rf $(FUZZ_DIR)/ci-corpus && mkdir -p $(FUZZ_DIR)/ci-corpus
+	$(FUZZ_ENV) $(FUZZ_BIN) $(FUZZ_RUN_FLAGS) -max_total_time=$(FUZZ_CI_SECONDS) \
+	  $(FUZZ_DIR)/ci-corpus tests/fuzz/corpus
+
+# ---- benchmarks (bench/) ---------------------------------------------------
+# make bench: ratios against baselines measured side by side in the same run
+# (cjson.encode, the curl command-line tool). Never part of the tests'
+# pass/fail. BENCH_QUICK=1 for a short run.
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@$(TEST_ENV) $(LUA) bench/run.lua

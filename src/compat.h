@@ -7,7 +7,10 @@
 
 #if LUA_VERSION_NUM < 502
 #define lua_rawlen(L, i) lua_objlen((L), (i))
+/* LuaJIT 2.1 (OpenResty's too) already has luaL_newlib and luaL_setfuncs. */
+#ifndef luaL_newlib
 #define luaL_newlib(L, l) (lua_newtable(L), luaL_register((L), NULL, (l)))
+#endif
 #define luaL_setfuncs_compat(L, l) luaL_register((L), NULL, (l))
 #else
 #define luaL_setfuncs_compat(L, l) luaL_setfuncs((L), (l), 0)

@@ -2,6 +2,7 @@
  * schemas, builds URLs with curl's URL parser, and opens the libcurl
  * transport (http.c). The client object and the retry policy are in Lua. */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,17 +29,46 @@ static const vschema *find_schema(const char *name) {
   return NULL;
 }
 
-/* core.validate(schema, fields [, passthrough]) -> true | false, errors */
+/* A schema handle from core.schema, checked to be one of ours. */
+static const vschema *schema_handle(const void *p) {
+  for (int i = 0; all_schemas[i]; i++) {
+    for (const vschema *s = all_schemas[i]; s->name; s++) {
+      if (s == p) {
+        return s;
+      }
+    }
+  }
+  return NULL;
+}
+
+/* core.schema(name) -> handle | nil: saves the look-up by name per call. */
+static int core_schema(lua_State *L) {
+  const vschema *schema = find_schema(luaL_checkstring(L, 1));
+  if (!schema) {
+    return 0;
+  }
+  lua_pushlightuserdata(L, (void *)(uintptr_t)schema);
+  return 1;
+}
+
+/* core.validate(schema, fields [, passthrough]) -> true | false, errors
+ * schema is a name or a handle from core.schema. */
 static int core_validate(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  const vschema *schema = find_schema(name);
+  const vschema *schema;
   int passthrough = lua_toboolean(L, 3);
   vctx ctx;
-  if (!schema) {
-    return luaL_argerror(L, 1, lua_pushfstring(L, "no schema named '%s'", name));
+  if (lua_type(L, 1) == LUA_TLIGHTUSERDATA) {
+    schema = schema_handle(lua_touserdata(L, 1));
+    luaL_argcheck(L, schema != NULL, 1, "not a schema handle");
+  } else {
+    const char *name = luaL_checkstring(L, 1);
+    schema = find_schema(name);
+    if (!schema) {
+      return luaL_argerror(L, 1, lua_pushfstring(L, "no schema named '%s'", name));
+    }
   }
   lua_settop(L, 2);
-  lua_newtable(L);
+  lua_pushnil(L);   /* the slot of the errors list, made on the first one */
   v_init(&ctx, L, 3, passthrough);
   v_check_root(&ctx, schema, 2);
   if (ctx.nerr == 0) {
@@ -187,6 +217,7 @@ static int core_now(lua_State *L) {
 
 static const luaL_Reg core_functions[] = {
     {"validate", core_validate},
+    {"schema", core_schema},
     {"schemas", core_schemas},
     {"url", core_url},
     {"sleep", core_sleep},

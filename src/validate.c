@@ -4,6 +4,7 @@
  * bad input; it only appends {field = ..., message = ...} entries. */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,11 @@ static void add_error(vctx *ctx, const char *fmt, va_list ap) {
   }
   vsnprintf(msg, sizeof msg, fmt, ap);
   luaL_checkstack(L, 4, "validator");
+  if (ctx->nerr == 1) {
+    /* The list is made on the first problem, in the slot kept for it. */
+    lua_newtable(L);
+    lua_replace(L, ctx->errors);
+  }
   lua_createtable(L, 0, 2);
   {
     char path[V_PATH_MAX];
@@ -396,6 +402,26 @@ static void leave_table(vctx *ctx) {
   ctx->depth--;
 }
 
+/* Counts a value (and its text) against the walk's bounds; 0 once they are
+ * passed, which is reported once. */
+static int charge(vctx *ctx, int idx) {
+  int over = ctx->values > V_MAX_VALUES || ctx->bytes > V_MAX_BYTES;
+  if (over) {
+    return 0;
+  }
+  ctx->values++;
+  if (lua_type(ctx->L, idx) == LUA_TSTRING) {
+    ctx->bytes += lua_rawlen(ctx->L, idx);
+  }
+  if (ctx->values > V_MAX_VALUES || ctx->bytes > V_MAX_BYTES) {
+    v_error(ctx, "makes the request too large to send (more than %ld values or %lu MiB "
+                 "of text; a table used in several places counts each time)",
+            V_MAX_VALUES, V_MAX_BYTES >> 20);
+    return 0;
+  }
+  return 1;
+}
+
 /* An integer-valued key >= 1, as a sequence index. */
 static long seq_key(lua_State *L, int idx) {
   double d;
@@ -447,6 +473,7 @@ static long sequence_length(vctx *ctx, int idx) {
 /* ---- values ----------------------------------------------------------- */
 
 static void check_json(vctx *ctx, int idx);
+static void check_string_bytes(vctx *ctx, const char *s, size_t len, long *chars);
 
 static void check_json_table(vctx *ctx, int idx) {
   lua_State *L = ctx->L;
@@ -481,6 +508,8 @@ static void check_json_table(vctx *ctx, int idx) {
       size_t len;
       const char *key = lua_tolstring(L, -2, &len);
       int old = path_push_lstr(ctx, key, len);
+      check_string_bytes(ctx, key, len, NULL);
+      ctx->bytes += len;
       check_json(ctx, lua_gettop(L));
       v_path_pop(ctx, old);
       lua_pop(L, 1);
@@ -503,6 +532,9 @@ static void check_string_bytes(vctx *ctx, const char *s, size_t len, long *chars
 
 static void check_json(vctx *ctx, int idx) {
   lua_State *L = ctx->L;
+  if (!charge(ctx, idx)) {
+    return;
+  }
   switch (lua_type(L, idx)) {
     case LUA_TSTRING: {
       size_t len;
@@ -702,6 +734,8 @@ static void check_map(vctx *ctx, const vfield *f, int idx) {
       size_t len;
       const char *key = lua_tolstring(L, -2, &len);
       int old = path_push_lstr(ctx, key, len);
+      check_string_bytes(ctx, key, len, NULL);
+      ctx->bytes += len;
       if (f->items) {
         v_check_value(ctx, f->items, lua_gettop(L));
       } else {
@@ -729,6 +763,9 @@ static int type_matches(lua_State *L, int type, int idx) {
 
 void v_check_value(vctx *ctx, const vfield *f, int idx) {
   lua_State *L = ctx->L;
+  if (!charge(ctx, idx)) {
+    return;
+  }
   if (f->type == VT_FORBIDDEN) {
     v_error(ctx, "%s", f->note ? f->note : "is not accepted here");
     return;
@@ -785,6 +822,7 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
         }
       } else if (obj->open || ctx->passthrough) {
         check_string_bytes(ctx, key, len, NULL);
+        ctx->bytes += len;
         check_json(ctx, value);
       } else {
         char shown[NAME_SHOWN * 4 + 8];
@@ -836,7 +874,8 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
 /* ---- entry points ----------------------------------------------------- */
 
 void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough) {
-  memset(ctx, 0, sizeof *ctx);
+  /* Everything but the stacks, which are large and filled as used. */
+  memset(ctx, 0, offsetof(vctx, steps));
   ctx->L = L;
   ctx->errors = errors_idx;
   ctx->max_errors = 100;
@@ -1030,16 +1069,41 @@ static int tz_not_a_zone(const char *s, size_t len) {
          (len > 6 && memcmp(s, "right/", 6) == 0);
 }
 
+/* Names found in the database lately, so that a script creating many
+ * campaigns does not read the disk for each. Per thread: hosts may run Lua
+ * states in several threads. */
+#define TZ_CACHE 8
+static __thread char tz_cache[TZ_CACHE][TZ_NAME_MAX + 1];
+static __thread unsigned tz_cache_next;
+
+static int check_iana_tz_file(const char *s, size_t len);
+
 static int check_iana_tz(const char *s, size_t len) {
+  if (!tz_name_shape(s, len) || strlen(s) != len || tz_not_a_zone(s, len)) {
+    return 0;
+  }
+  for (int i = 0; i < TZ_CACHE; i++) {
+    if (memcmp(tz_cache[i], s, len) == 0 && tz_cache[i][len] == '\0') {
+      return 1;
+    }
+  }
+  if (!check_iana_tz_file(s, len)) {
+    return 0;
+  }
+  memcpy(tz_cache[tz_cache_next], s, len);
+  tz_cache[tz_cache_next][len] = '\0';
+  tz_cache_next = (tz_cache_next + 1) % TZ_CACHE;
+  return 1;
+}
+
+static int check_iana_tz_file(const char *s, size_t len) {
   const char *dir = getenv("TZDIR");
   char path[512];
   struct stat st;
   char magic[4];
   FILE *f;
   size_t got;
-  if (!tz_name_shape(s, len) || strlen(s) != len || tz_not_a_zone(s, len)) {
-    return 0;
-  }
+  (void)len;
   if (!dir || dir[0] != '/') {
     dir = "/usr/share/zoneinfo";
   }

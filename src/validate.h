@@ -59,6 +59,10 @@ typedef struct vschema {
 
 #define V_MAX_DEPTH 32
 #define V_PATH_MAX 256
+/* What one walk may visit: a table can be used in several places, and a few
+ * shared tables can stand for more JSON than memory holds. */
+#define V_MAX_VALUES 1000000L
+#define V_MAX_BYTES (16UL << 20)
 
 /* One step of the current field path: a key (pointing into a string that
  * is on the Lua stack while the step is live) or a list position. The path
@@ -78,14 +82,18 @@ struct vctx {
   int max_errors;
   int passthrough;               /* unknown names pass (checked as JSON only) */
   int depth;
+  long values;                   /* values visited, and bytes of their text */
+  size_t bytes;
   int nsteps;
-  vstep steps[V_MAX_STEPS];
-  const void *open_tables[V_MAX_DEPTH + 1];
   /* The object whose rules are running: which of its fields are present. */
   const vobject *obj;
   int obj_idx;
   unsigned long long seen;
   const int *vals;               /* stack positions of the present fields */
+  /* The stacks last: v_init clears everything before them, and they are
+   * filled as they are used. */
+  vstep steps[V_MAX_STEPS];
+  const void *open_tables[V_MAX_DEPTH + 1];
 };
 
 /* Field constructors, so that provider tables read like the docs. */

@@ -4,6 +4,8 @@ local campaign = require "campaign"
 local cjson = require "cjson"
 
 local KEY = "vapi-secret-0123456789abcdef"
+-- The interpreter running this suite (lua5.1 .. lua5.4, luajit), for child processes.
+local LUA = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
 
 local GOOD = {
   name = "Q2", assistantId = "a", phoneNumberId = "p",
@@ -95,7 +97,7 @@ describe("campaign.client", function()
   end)
 
   it("takes the key from the provider's environment variable", function()
-    local cmd = [[VAPI_API_KEY=env-key-123 lua5.4 -e 'local c = require("campaign").client{provider="vapi"}
+    local cmd = [[VAPI_API_KEY=env-key-123 ]] .. LUA .. [[ -e 'local c = require("campaign").client{provider="vapi"}
       print(assert(c:prepare("get", nil, "x")).headers.Authorization)' 2>&1]]
     local p = io.popen(cmd)
     local out = p:read("*a")
@@ -190,7 +192,7 @@ describe("errors", function()
 
   it("a missing key is reported before anything is sent", function()
     local t = scripted({ { status = 201, body = "{}" } })
-    local p = io.popen([[env -u VAPI_API_KEY lua5.4 -e '
+    local p = io.popen([[env -u VAPI_API_KEY ]] .. LUA .. [[ -e '
       local c = require("campaign").client{provider="vapi", transport=function() error("sent") end}
       local _, err = c:create{name="x", assistantId="a", phoneNumberId="p", customers={{number="+14155551234"}}}
       print(err.kind, err.errors[1].field, err.message)' 2>&1]])

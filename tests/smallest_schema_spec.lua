@@ -15,12 +15,14 @@ local function run_checker(args, bodies)
   local f = assert(io.open(path, "w"))
   for _, body in ipairs(bodies) do f:write(body, "\n") end
   f:close()
-  local p = assert(io.popen(string.format("/usr/bin/python3 %s %s %s < %s 2>&1", TOOL, SPEC,
+  local p = assert(io.popen(string.format("/usr/bin/python3 %s %s %s < %s 2>&1; echo \"exit $?\"", TOOL, SPEC,
     args, path)))
   local out = p:read("*a")
-  local ok = p:close()
+  p:close()
   os.remove(path)
-  return ok, out
+  -- The exit status comes from the shell: Lua 5.1's close() does not give it.
+  local code = out:match("exit (%d+)\n$")
+  return code == "0", (out:gsub("exit %d+\n$", ""))
 end
 
 local CREATE = "--path /campaign --method post"

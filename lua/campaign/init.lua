@@ -406,7 +406,7 @@ function Client:_attempt(req, timeout, connect_timeout, idempotent)
       no_resend = not idempotent })
   end
   local treq = { method = req.method, url = req.url, headers = req.headers, body = req.body,
-    timeout = timeout, connect_timeout = connect_timeout }
+    timeout = timeout, connect_timeout = connect_timeout, no_resend = not idempotent }
   local ok, resp, err = pcall(transport, treq)
   if not ok then
     return nil, "transport", "the transport raised an error: " .. tostring(resp), true
@@ -899,8 +899,9 @@ function M.client(opts)
     if type(opts.paths) ~= "table" then error("campaign.client: paths must be a table", 2) end
     for op, path in pairs(opts.paths) do
       if not ops[op] then error(format("campaign.client: paths.%s is not an operation", tostring(op)), 2) end
-      if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
-        error(format("campaign.client: paths.%s must be a string starting with /", op), 2)
+      if type(path) ~= "string" or path:sub(1, 1) ~= "/" or path:find("[%c ]") then
+        error(format("campaign.client: paths.%s must be a string starting with / "
+          .. "(no spaces or control characters)", op), 2)
       end
       ops[op].path = path
       if ops[op].unsupported then
