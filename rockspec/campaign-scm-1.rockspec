@@ -36,6 +36,10 @@ build = {
       },
       ["campaign"] = "lua/campaign/init.lua",
       ["campaign.providers"] = "lua/campaign/providers.lua",
+      ["campaign.atlas"] = "lua/campaign/atlas.lua",
+      ["campaign.templates"] = "lua/campaign/templates.lua",
+      ["campaign.windows"] = "lua/campaign/windows.lua",
+      ["campaign.openresty"] = "lua/campaign/openresty.lua",
    },
 }
 test = {
