@@ -40,7 +40,7 @@ LUA_SHAREDIR?= $(PREFIX)/share/lua/$(LUA_ABI)
 BUSTED      ?= /usr/bin/busted
 TEST_ENV     = LUA_PATH='lua/?.lua;lua/?/init.lua;tests/?.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 
-.PHONY: all deps test demo lint valgrind clean install
+.PHONY: all deps test demo doc lint valgrind clean install
 
 all: $(CORE)
 
@@ -72,8 +72,17 @@ valgrind: deps
 	@$(TEST_ENV) valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
 	  --error-exitcode=99 $(LUA) $(BUSTED) $(BUSTED_ARGS)
 
-lint:
-	luacheck lua tests examples
+# The Lua API reference from the LDoc comments in lua/ (config.ld), into
+# build/doc/index.html.
+doc: deps
+	ldoc -q .
+
+# Lua under luacheck (.luacheckrc), C under cppcheck; -Wall -Wextra -Werror
+# is part of every build.
+lint: deps
+	luacheck -q lua tests examples bench $(wildcard bin)
+	cppcheck -q --std=c99 --enable=warning,performance,portability --error-exitcode=1 \
+	  --suppress=toomanyconfigs $(LUA_CFLAGS) src/
 
 install: $(CORE)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/campaign $(DESTDIR)$(LUA_SHAREDIR)/campaign

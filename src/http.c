@@ -313,11 +313,12 @@ static int http_new(lua_State *L) {
 }
 
 static void push_headers(lua_State *L, const buffer *head) {
-  const char *p = head->data, *end = head->data + head->len;
+  const char *p = head->data, *end;
   lua_newtable(L);
   if (!p) {
     return;
   }
+  end = p + head->len;
   while (p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     const char *line_end = eol ? eol : end;
