@@ -16,6 +16,7 @@ field path, builds the JSON with lua-cjson and sends it with libcurl.
 dependencies = {
    "lua >= 5.1, < 5.5",
    "lua-cjson",
+   "dkjson",       -- bin/campaign's output only
 }
 external_dependencies = {
    CURL = { header = "curl/curl.h", library = "curl" },
@@ -40,6 +41,9 @@ build = {
       ["campaign.templates"] = "lua/campaign/templates.lua",
       ["campaign.windows"] = "lua/campaign/windows.lua",
       ["campaign.openresty"] = "lua/campaign/openresty.lua",
+   },
+   install = {
+      bin = { campaign = "bin/campaign" },
    },
 }
 test = {

@@ -361,9 +361,9 @@ local REASONS = { [301] = "Moved Permanently", [302] = "Found", [303] = "See Oth
   [429] = "Too Many Requests", [500] = "Internal Server Error", [502] = "Bad Gateway",
   [503] = "Service Unavailable", [504] = "Gateway Timeout" }
 
-local function decode_body(text)
+local function decode_body(text, decode)
   if text == nil or text == "" then return nil, true end
-  local ok, value = pcall(cjson.decode, text)
+  local ok, value = pcall(decode or cjson.decode, text)
   if ok then return value, true end
   return text, false
 end
@@ -440,7 +440,7 @@ function Client:_outcome(op, resp, kind, message, sent, idempotent)
   local text = redact_text(resp.body, key)
   local headers = redact_value(resp.headers, key, 1000)
   if status >= 200 and status < 300 then
-    local decoded, ok = decode_body(text)
+    local decoded, ok = decode_body(text, self._decode)
     -- A JSON string, number, boolean or null is no campaign: success is a table.
     if ok and decoded ~= nil and type(decoded) ~= "table" then
       if BODY_EXPECTED[op] then ok = false else decoded = nil end
@@ -462,7 +462,7 @@ function Client:_outcome(op, resp, kind, message, sent, idempotent)
     end
     return decoded
   end
-  local decoded = decode_body(text)
+  local decoded = decode_body(text, self._decode)
   if type(text) == "string" and text:find("\\", 1, true) then
     decoded = redact_value(decoded, key, 0)
   end
@@ -780,7 +780,7 @@ local OPTIONS = {
   "provider", "api_key", "base_url", "timeout", "connect_timeout", "max_retries",
   "retry_delay", "max_retry_delay", "transport", "ca_file", "ca_path", "proxy", "no_proxy",
   "user_agent", "headers", "ssl_verify", "paths", "passthrough", "legacy", "allow_http",
-  "max_body", "sleep", "on_request", "on_response", "allow_blocking",
+  "max_body", "sleep", "on_request", "on_response", "allow_blocking", "json_decode",
 }
 local OPTION_SET = {}
 for _, name in ipairs(OPTIONS) do OPTION_SET[name] = true end
@@ -852,7 +852,7 @@ function M.client(opts)
   check_number_option(opts, "max_retry_delay", 0, 86400)
   local phase = not opts.transport and not opts.allow_blocking and blocking_phase()
   if phase then error("campaign.client: " .. format(BLOCKING, phase), 2) end
-  for _, fn in ipairs({ "transport", "sleep", "on_request", "on_response" }) do
+  for _, fn in ipairs({ "transport", "sleep", "on_request", "on_response", "json_decode" }) do
     if opts[fn] ~= nil and type(opts[fn]) ~= "function" then
       error(format("campaign.client: %s must be a function", fn), 2)
     end
@@ -959,6 +959,7 @@ function M.client(opts)
     _unwrap = provider.unwrap,
     _normalize = provider.normalize,
     _sleep = opts.sleep or core.sleep,
+    _decode = opts.json_decode,
     _allow_blocking = opts.allow_blocking and true or false,
     _id_value = provider.id_kind == "integer" and tonumber or function(id) return id end,
   }, Client)
