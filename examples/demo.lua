@@ -82,11 +82,37 @@ local ok, failure = pcall(function()
     print(("    %-22s %s"):format(problem.field, problem.message))
   end
 
-  title("what the emulator received")
-  for _, r in ipairs(emu:requests()) do
-    print(("  %-6s %-50s %s"):format(r.method, "/vapi" .. r.path, r.headers.authorization
-      and "Authorization: Bearer ..." or ""))
+  -- The tour: every example script, sent to the emulator as if it were the
+  -- provider (each reads <PROVIDER>_BASE_URL and <PROVIDER>_API_KEY).
+  local lua = arg and arg[-1] or "lua5.4"
+  local i = -1
+  while arg and arg[i - 1] do i = i - 1; lua = arg[i] end
+  local dir = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "examples")
+  local env = {}
+  for _, p in ipairs({ "vapi", "smallest", "autocalls", "atlas" }) do
+    env[#env + 1] = ("%s_BASE_URL=%s %s_API_KEY=%s"):format(p:upper(), emu:url(p), p:upper(), emu.keys[p])
   end
+  env = table.concat(env, " ")
+  for _, example in ipairs({ "vapi", "batch", "custom_transport", "smallest", "autocalls",
+    "atlas_outbound", "atlas_inbound", "atlas_web", "atlas_messages" }) do
+    title("tour: examples/" .. example .. ".lua")
+    local p = io.popen(("%s %s %s/%s.lua 2>&1"):format(env, lua, dir, example))
+    local out = p:read("*a")
+    p:close()
+    -- The prepared request is shown above; here, what happened.
+    local shown = out:match("\n\n(.*)$") or out
+    for line in shown:gmatch("[^\n]+") do print("  " .. line) end
+  end
+
+  title("what the emulator received")
+  local counts, order = {}, {}
+  for _, r in ipairs(emu:requests()) do
+    local path = r.path:gsub("/[%x%-]+", function(seg) return #seg > 16 and "/{id}" or seg end)
+    local key = ("%-6s /%s%s"):format(r.method, r.provider, path)
+    if not counts[key] then order[#order + 1] = key end
+    counts[key] = (counts[key] or 0) + 1
+  end
+  for _, key in ipairs(order) do print(("  %4d  %s"):format(counts[key], key)) end
 end)
 emu:stop()
 if not ok then

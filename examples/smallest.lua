@@ -54,5 +54,7 @@ if not started then
   io.stderr:write("start failed: ", tostring(serr), "\n")
   os.exit(1)
 end
+-- get answers {campaign = {...}, events = ..., metrics = ...}.
 local current = client:get(created._id)
-print("start requested; status now " .. tostring(current and current.status))
+local now = current and (current.campaign or current)
+print("start requested; status now " .. tostring(now and now.status))
