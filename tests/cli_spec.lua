@@ -6,19 +6,12 @@
 local cjson = require "cjson"
 local emulator = require "helpers.emulator"
 
--- The interpreter running this suite (lua5.1 .. lua5.4, luajit), for child processes.
-local LUA = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
+local proc = require "helpers.proc"
+local LUA = proc.LUA
 local VERSION_WORD = rawget(_G, "jit") and "LuaJIT" or _VERSION
 
 -- The repository root, from this file's path (the suite may run from anywhere).
-local ROOT = (function()
-  local src = debug.getinfo(1, "S").source:gsub("^@", "")
-  local dir = src:match("^(.*)/[^/]*$") or "."
-  local p = io.popen("cd '" .. dir .. "/..' && pwd -P")
-  local root = p:read("*l")
-  p:close()
-  return root
-end)()
+local ROOT = proc.ROOT:gsub("/$", "")
 local TOOL = ROOT .. "/bin/campaign"
 
 -- Keys the emulator accepts in this spec: long enough that a leak is unmistakable.

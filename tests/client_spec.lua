@@ -4,8 +4,7 @@ local campaign = require "campaign"
 local cjson = require "cjson"
 
 local KEY = "vapi-secret-0123456789abcdef"
--- The interpreter running this suite (lua5.1 .. lua5.4, luajit), for child processes.
-local LUA = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
+local LUA = require("helpers.proc").LUA
 
 local GOOD = {
   name = "Q2", assistantId = "a", phoneNumberId = "p",

@@ -2,21 +2,12 @@
 -- and each without a base URL (showing the request only); the demo too.
 local emulator = require "helpers.emulator"
 
-local ROOT = debug.getinfo(1, "S").source:match("^@(.*)tests/[^/]*$") or "./"
-if ROOT == "" then ROOT = "./" end
+local proc = require "helpers.proc"
 
-local function interpreter()
-  local i = -1
-  while arg and arg[i - 1] do i = i - 1 end
-  return arg and arg[i] or "lua5.4"
-end
-local LUA = interpreter()
+local ROOT, LUA = proc.ROOT, proc.LUA
 
 local function run(env, script)
-  local p = assert(io.popen(("cd %s && %s %s %s 2>&1; echo \"exit=$?\""):format(ROOT, env, LUA, script)))
-  local out = p:read("*a")
-  p:close()
-  return tonumber(out:match("exit=(%d+)%s*$")), out
+  return proc.sh(("cd %s && %s %s %s"):format(ROOT, env, LUA, script))
 end
 
 local EXPECT = {

@@ -1,33 +1,12 @@
 -- Installing: `make install` with PREFIX and DESTDIR, and `luarocks make`
 -- into a local tree, offline; then the module is required from where it was
 -- installed (never from the checkout) by the interpreter running the suite.
-local ROOT = debug.getinfo(1, "S").source:match("^@(.*)tests/[^/]*$") or "./"
-if ROOT == "" then ROOT = "./" end
+local proc = require "helpers.proc"
 
-local function interpreter()
-  local i = -1
-  while arg and arg[i - 1] do i = i - 1 end
-  return arg and arg[i] or "lua5.4"
-end
-local LUA = interpreter()
+local ROOT, LUA, sh, tmpdir = proc.ROOT, proc.LUA, proc.sh, proc.tmpdir
 local IS_JIT = rawget(_G, "jit") ~= nil
 local ABI = _VERSION:match("%d+%.%d+")
 local LUA_VERSION = IS_JIT and "jit" or ABI
-
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1; echo \"exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("exit=(%d+)%s*$"))
-  return code, out:gsub("exit=%d+%s*$", "")
-end
-
-local function tmpdir()
-  local p = io.popen("mktemp -d")
-  local d = p:read("*l")
-  p:close()
-  return d
-end
 
 -- Runs a snippet with only `share` and `lib` on the module paths.
 local function run_from(share, lib)

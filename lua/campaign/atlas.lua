@@ -97,16 +97,8 @@ local function add(problems, field, message)
   problems[#problems + 1] = { field = field, message = message }
 end
 
--- A lua-cjson instance that takes only standard JSON (no NaN, Infinity or
--- hex numbers), made when first needed.
-local json
-local function strict_json()
-  if not json then
-    json = require("cjson").new()
-    json.decode_invalid_numbers(false)
-  end
-  return json
-end
+-- lua-cjson taking only standard JSON (no NaN, Infinity or hex numbers).
+local strict_json = windows._strict_json
 
 -- Lua numbers for the two enum fields: 0/1 and 1/2 become "0"/"1" and "1"/"2".
 local function number_to_enum(out, problems, touched, name, allowed, meaning)

@@ -213,7 +213,7 @@ do
 end
 
 -- A lua-cjson instance that takes only standard JSON (no NaN, Infinity or
--- hex numbers), made when first needed.
+-- hex numbers), made when first needed; campaign.atlas uses it too.
 local json
 local function strict_json()
   if not json then
@@ -222,6 +222,7 @@ local function strict_json()
   end
   return json
 end
+windows._strict_json = strict_json
 
 --- Checks window input and reports every problem with its place.
 -- For validators: `campaign.atlas` uses it for `TimeWindows`.
