@@ -42,23 +42,7 @@ return {
 }
 ]]
 
-local function shquote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local shquote, read_file, write_file = proc.shquote, proc.read_file, proc.write_file
 
 local tmp = (function()
   local p = io.popen("mktemp -d \"${TMPDIR:-/tmp}/lua-campaign-cli.XXXXXX\"")

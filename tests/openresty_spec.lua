@@ -438,3 +438,60 @@ describe("OpenResty", function()
     end)
   end)
 end)
+
+-- The libcurl transport against the same TLS front (a self-signed
+-- certificate for "localhost"): verification is on by default, ca_file
+-- trusts the certificate, ssl_verify = false is the explicit way out.
+describe("libcurl over TLS", function()
+  local campaign = require "campaign"
+  local emu, srv, start_error
+
+  setup(function()
+    local ok, err = pcall(function()
+      emu = emulator.start()
+      srv = server.start { emu = emu }
+    end)
+    if not ok then start_error = err end
+  end)
+
+  teardown(function()
+    if srv then srv:stop() end
+    if emu then emu:stop() end
+  end)
+
+  local function client(extra)
+    assert(srv, "the TLS server is not running: " .. tostring(start_error))
+    local opts = { provider = "vapi", api_key = emu.keys.vapi,
+      base_url = ("https://localhost:%d/vapi"):format(srv.tls_port), max_retries = 0 }
+    for k, v in pairs(extra or {}) do opts[k] = v end
+    return campaign.client(opts)
+  end
+
+  it("refuses a certificate it cannot verify", function()
+    local _, err = client():list()
+    assert.are.equal("transport", err.kind)
+    assert.truthy(err.message:lower():find("certificate", 1, true), err.message)
+    assert.is_nil(err.outcome_unknown)
+  end)
+
+  it("trusts the certificate given as ca_file", function()
+    local page = assert(client({ ca_file = srv.prefix .. "/cert.pem" }):list())
+    assert.is_table(page.results)
+  end)
+
+  it("checks the host name against the certificate", function()
+    -- Same server, same trusted certificate, but reached as 127.0.0.1: the
+    -- certificate names only localhost.
+    local c = client({ ca_file = srv.prefix .. "/cert.pem",
+      base_url = ("https://127.0.0.1:%d/vapi"):format(srv.tls_port) })
+    local _, err = c:list()
+    assert.are.equal("transport", err.kind)
+    assert.truthy(err.message:find("127.0.0.1", 1, true), err.message)
+    assert.is_nil(err.message:lower():find("refused", 1, true), err.message)
+  end)
+
+  it("skips verification only with ssl_verify = false", function()
+    local page = assert(client({ ssl_verify = false }):list())
+    assert.is_table(page.results)
+  end)
+end)

@@ -390,3 +390,45 @@ describe("transport faults", function()
     end
   end)
 end)
+
+describe("proxies", function()
+  local emu
+
+  setup(function() emu = emulator.start() end)
+  teardown(function() if emu then emu:stop() end end)
+  before_each(function() emu:reset() end)
+
+  local FIELDS_P = { name = "Proxied", assistantId = "a", phoneNumberId = "p",
+    customers = { { number = "+14155550101" } } }
+
+  it("sends through the proxy option", function()
+    -- The emulator plays the proxy: it gets the absolute URL and serves it.
+    local c = campaign.client { provider = "vapi", api_key = emu.keys.vapi,
+      base_url = "http://vapi.invalid/vapi", allow_http = true, proxy = emu.base, max_retries = 0 }
+    local created = assert(c:create(FIELDS_P))
+    assert.is_string(created.id)
+    assert.are.equal("/v2/campaign", emu:last().path)
+    assert.are.equal("vapi.invalid", emu:last().headers.host)
+  end)
+
+  it("honours no_proxy", function()
+    local c = campaign.client { provider = "vapi", api_key = emu.keys.vapi,
+      base_url = "http://vapi.invalid/vapi", allow_http = true, proxy = emu.base,
+      no_proxy = "vapi.invalid", max_retries = 0, connect_timeout = 2 }
+    local _, err = c:create(FIELDS_P)
+    assert.are.equal("transport", err.kind)
+    assert.is_nil(err.outcome_unknown)
+    assert.are.equal(0, emu:count())
+  end)
+
+  it("takes the proxy from the environment like curl", function()
+    local proc = require "helpers.proc"
+    local code, out = proc.sh(("http_proxy=%s %s -e 'local c = require(\"campaign\").client{provider = \"vapi\", "
+      .. "api_key = \"%s\", base_url = \"http://vapi.invalid/vapi\", allow_http = true, max_retries = 0} "
+      .. "local body, err = c:list() print(body and \"listed\" or tostring(err))'"):format(emu.base,
+      proc.LUA, emu.keys.vapi))
+    assert.are.equal(0, code, out)
+    assert.are.equal("listed\n", out)
+    assert.are.equal(1, emu:count { method = "GET" })
+  end)
+end)

@@ -1,6 +1,7 @@
--- Child processes for the specs: the interpreter running the suite, the
--- repository root, shell commands with their exit status (Lua 5.1's
--- close() does not give it), and temporary directories.
+-- Child processes for the specs and the test helpers: the interpreter
+-- running the suite, the repository root, shell commands with their exit
+-- status (Lua 5.1's close() does not give it), files, temporary directories
+-- and other processes seen through Linux's /proc.
 local proc = {}
 
 -- lua5.1 .. lua5.4 or luajit: child processes run under the same Lua.
@@ -16,14 +17,26 @@ proc.ROOT = (function()
   return root .. "/"
 end)()
 
+-- s as one shell word.
+function proc.shquote(s)
+  return "'" .. (tostring(s):gsub("'", "'\\''")) .. "'"
+end
+
 -- Runs cmd in a shell; returns its exit status and its output (stdout and
--- stderr together).
+-- stderr together). The subshell makes the redirection cover every command
+-- of a list such as "cd dir && make".
 function proc.sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1; echo \"exit=$?\""))
+  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"exit=$?\""))
   local out = p:read("*a")
   p:close()
   local code = tonumber(out:match("exit=(%d+)%s*$"))
   return code, (out:gsub("exit=%d+%s*$", ""))
+end
+
+-- The output of cmd without trailing white space, or nil if it failed.
+function proc.capture(cmd)
+  local code, out = proc.sh(cmd)
+  return code == 0 and (out:gsub("%s+$", "")) or nil
 end
 
 function proc.tmpdir()
@@ -31,6 +44,49 @@ function proc.tmpdir()
   local d = p:read("*l")
   p:close()
   return d
+end
+
+-- The whole file, or nil if it cannot be read.
+function proc.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+function proc.write_file(path, s)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(s))
+  f:close()
+end
+
+-- Alive and not a zombie (an exited daemon stays a zombie when init does
+-- not reap it, as in some containers).
+function proc.alive(pid)
+  local status = pid and proc.read_file("/proc/" .. pid .. "/status")
+  if not status then return false end
+  local state = status:match("\nState:%s*(%a)")
+  return state ~= "Z" and state ~= "X"
+end
+
+-- The command line of pid, arguments separated by spaces ("" once it is gone).
+function proc.cmdline(pid)
+  return ((proc.read_file("/proc/" .. pid .. "/cmdline") or ""):gsub("%z", " "))
+end
+
+-- The pids of pid's children.
+function proc.children(pid)
+  local list = {}
+  for p in (proc.capture("ps -o pid= --ppid " .. pid) or ""):gmatch("%d+") do
+    list[#list + 1] = tonumber(p)
+  end
+  return list
+end
+
+-- sig: a name such as "TERM" or "KILL".
+function proc.signal(pid, sig)
+  proc.sh("kill -" .. sig .. " " .. pid)
 end
 
 return proc
