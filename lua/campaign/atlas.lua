@@ -23,6 +23,7 @@
 
 local templates = require "campaign.templates"
 local windows = require "campaign.windows"
+local floor = math.floor
 
 local atlas = {}
 
@@ -211,6 +212,39 @@ local function prefixed(problems, field, list)
   for _, p in ipairs(list) do add(problems, field .. p.path, p.message) end
 end
 
+local WINDOW_KEYS = { startHour = 23, startMinute = 59, endHour = 23, endMinute = 59 }
+
+-- The common case, checked quickly: a list of windows with exactly the four
+-- keys in range, each starting before it ends, none overlapping. Anything
+-- else goes to windows.check, which says precisely what is wrong.
+local function plain_windows(list)
+  if type(list) ~= "table" then return false end
+  local n = #list
+  if n == 0 then return false end
+  local spans = {}
+  for i = 1, n do
+    local w = rawget(list, i)
+    if type(w) ~= "table" then return false end
+    local count = 0
+    for k, v in next, w do
+      local max = WINDOW_KEYS[k]
+      if not max or type(v) ~= "number" or v ~= floor(v) or v < 0 or v > max then return false end
+      count = count + 1
+    end
+    if count ~= 4 then return false end
+    local a, b = w.startHour * 60 + w.startMinute, w.endHour * 60 + w.endMinute
+    if a >= b then return false end
+    for j = 1, i - 1 do
+      if a < spans[j][2] and spans[j][1] < b then return false end
+    end
+    spans[i] = { a, b }
+  end
+  -- No keys but the n items.
+  local keys = 0
+  for _ in next, list do keys = keys + 1 end
+  return keys == n
+end
+
 local function apply_time_windows(out, problems, touched)
   local v = rawget(out, "TimeWindows")
   if type(v) == "string" and v:find("^%s*%[") then
@@ -221,6 +255,7 @@ local function apply_time_windows(out, problems, touched)
       touched.TimeWindows = true
       return
     end
+    if plain_windows(decoded) then return end
     local list, wproblems = windows.check(decoded, { native = true })
     if not list then
       prefixed(problems, "TimeWindows", wproblems)
@@ -322,6 +357,25 @@ local function merge_core_problems(out, problems, touched, passthrough)
 end
 
 local OPS = { create = true, update = true }
+local CAMPAIGN_TYPES, CALL_TYPES = { "0", "1" }, { "1", "2" }
+
+-- Whether normalize has anything to rewrite: a shorthand, a number for an
+-- enum, windows or tool ids given as Lua values or friendly text.
+local function needs_change(fields)
+  if rawget(fields, "channel") ~= nil or rawget(fields, "language") ~= nil
+    or rawget(fields, "template") ~= nil then
+    return true
+  end
+  if type(rawget(fields, "campaignType")) == "number" or type(rawget(fields, "CallType")) == "number" then
+    return true
+  end
+  local windows_value = rawget(fields, "TimeWindows")
+  if type(windows_value) == "table" or (type(windows_value) == "string"
+    and not windows_value:find("^%s*%[")) then
+    return true
+  end
+  return type(rawget(fields, "ToolIds")) == "table"
+end
 
 --- Turns the shorthands into Atlas's fields and checks the JSON-in-a-string
 -- fields. The caller's table is not modified.
@@ -332,18 +386,22 @@ local OPS = { create = true, update = true }
 -- @return new fields, or nil and a list of `{field, message}`
 function atlas.normalize(op, fields, opts)
   if not OPS[op] or type(fields) ~= "table" then return fields end
-  local out = {}
-  for k, v in next, fields do out[k] = v end
+  -- Fields written as Atlas writes them need no copy: only checks.
+  local out = fields
+  if needs_change(fields) then
+    out = {}
+    for k, v in next, fields do out[k] = v end
+  end
   local problems, touched = {}, {}
 
-  number_to_enum(out, problems, touched, "campaignType", { "0", "1" },
+  number_to_enum(out, problems, touched, "campaignType", CAMPAIGN_TYPES,
     "\"1\" (phone) or \"0\" (voice bubble, messages)")
-  number_to_enum(out, problems, touched, "CallType", { "1", "2" },
+  number_to_enum(out, problems, touched, "CallType", CALL_TYPES,
     "\"2\" (outbound) or \"1\" (inbound)")
 
   local channel_short = rawget(out, "channel")
   local language, title = rawget(out, "language"), rawget(out, "template")
-  out.channel, out.language, out.template = nil, nil, nil
+  if out ~= fields then out.channel, out.language, out.template = nil, nil, nil end
   local channel = apply_channel(out, problems, touched, channel_short)
   if channel_short == nil then
     apply_template(out, problems, touched, atlas.channel_of(out), language, title)
