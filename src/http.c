@@ -248,8 +248,8 @@ static int opt_bool(lua_State *L, int idx, const char *name, int dflt) {
 }
 
 static long to_ms(double seconds) {
-  if (seconds <= 0) {
-    return 0;
+  if (!(seconds > 0)) {
+    return 0;                 /* NaN too: converting it to long is undefined */
   }
   if (seconds > 86400.0) {
     seconds = 86400.0;

@@ -22,8 +22,9 @@
 
 static int name_is(const char *field, const char *name, size_t len) {
   for (size_t i = 0; i < len; i++) {
-    if (field[i] != name[i]) {
-      return 0;             /* also at the end of field: name[i] is not NUL */
+    /* The end of field stops it even when name has a NUL byte there. */
+    if (field[i] == '\0' || field[i] != name[i]) {
+      return 0;
     }
   }
   return field[len] == '\0';

@@ -45,9 +45,13 @@ local CHANNEL_KEYS = { "campaignType", "CallType", "MessagesCampaign" }
 -- Atlas fields that carry JSON text in a string.
 local JSON_FIELDS = { "EnrichmentInfoSettings", "RedialSettings", "IdleMessages" }
 
+-- A value for a message. Tables and userdata are named by their type:
+-- tostring could run the caller's __tostring.
 local function quoted(v)
-  if type(v) == "string" then return format("%q", v) end
-  return tostring(v)
+  local t = type(v)
+  if t == "string" then return format("%q", v) end
+  if t == "number" or t == "boolean" or t == "nil" then return tostring(v) end
+  return t
 end
 
 -- "an outbound", "a web".

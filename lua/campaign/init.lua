@@ -197,8 +197,12 @@ local function query_pairs(query)
     local v = value
     if type(v) == "number" then
       v = (v == floor(v) and v > -1e15 and v < 1e15) and format("%d", v) or format("%.14g", v)
-    else
+    elseif type(v) == "string" or type(v) == "boolean" then
       v = tostring(v)
+    else
+      -- A table (or null) let through by passthrough: tostring would send
+      -- "table: 0x..." (or run its __tostring).
+      return nil, name
     end
     list[#list + 1] = { name, v }
   end
@@ -246,8 +250,13 @@ function Client:prepare(op, fields, id)
     local query = fields or {}
     local ok, problems = core.validate(spec.query, query, self.passthrough)
     if not ok then return nil, validation_error(self, op, problems) end
+    local list, bad = query_pairs(query)
+    if not list then
+      return nil, single_problem(self, op, tostring(bad), "cannot be sent in a query string: "
+        .. "give a string, a number or a boolean")
+    end
     local err
-    url, err = core.url(url, "", query_pairs(query))
+    url, err = core.url(url, "", list)
     if not url then return nil, single_problem(self, op, "", err) end
   end
   if spec.schema then
@@ -297,7 +306,8 @@ local function retry_after_of(resp, decoded)
   if type(value) == "string" then
     local secs = value:match("^%s*(%d+)%s*$")
     if secs then return tonumber(secs) end
-    local d, mon, y, h, mi, s = value:match("^%a+, (%d+) (%a+) (%d+) (%d+):(%d+):(%d+) GMT$")
+    -- An HTTP date has a 4-digit year: a longer one made os.time raise.
+    local d, mon, y, h, mi, s = value:match("^%a+, (%d%d?) (%a+) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
     if d and MONTHS[mon] then
       local t = os.time({ year = tonumber(y), month = MONTHS[mon], day = tonumber(d),
         hour = tonumber(h), min = tonumber(mi), sec = tonumber(s), isdst = false })
@@ -490,7 +500,9 @@ function Client:_outcome(op, resp, kind, message, sent, idempotent)
   return nil, err, false
 end
 
-local CALL_OPTIONS = { timeout = true, connect_timeout = true, max_retries = true }
+-- The ranges of the client options of the same names.
+local CALL_OPTIONS = { timeout = { 0.001, 86400 }, connect_timeout = { 0.001, 86400 },
+  max_retries = { 0, 100 } }
 
 local function call_hook(hook, info)
   if hook then pcall(hook, info) end
@@ -509,12 +521,19 @@ function Client:_settings(op, opts, level, extra)
         extra and ", concurrency, on_progress" or ""), level)
     end
   end
-  return {
-    timeout = opts.timeout or self.timeout,
-    connect_timeout = opts.connect_timeout or self.connect_timeout,
-    max_retries = opts.max_retries or self.max_retries,
-    idempotent = self:_idempotent(op),
-  }
+  local set = { timeout = opts.timeout, connect_timeout = opts.connect_timeout,
+    max_retries = opts.max_retries }
+  -- Checked as the client's are: a max_retries of 1e9 would retry for ever.
+  for name, range in pairs(CALL_OPTIONS) do
+    local v = set[name]
+    if v ~= nil and (type(v) ~= "number" or v ~= v or v < range[1] or v > range[2]) then
+      error(format("campaign %s %s: call option %s must be a number between %s and %s",
+        self.provider, op, name, range[1], range[2]), level)
+    end
+    if v == nil then set[name] = self[name] end
+  end
+  set.idempotent = self:_idempotent(op)
+  return set
 end
 
 function Client:_missing_key(op)

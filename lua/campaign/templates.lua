@@ -9,6 +9,12 @@ local templates = {}
 
 local format, concat = string.format, table.concat
 
+-- A value given by the caller, for a message: its type when it is not a
+-- string (tostring could run the caller's __tostring).
+local function shown(v)
+  return type(v) == "string" and format("%q", v) or type(v)
+end
+
 --- Channels, in the catalog's terms.
 templates.CHANNELS = { "outbound", "inbound", "web", "messages" }
 
@@ -118,13 +124,13 @@ end
 
 local function check_language(language)
   if LANGUAGE_NAMES[language] then return true end
-  return nil, format("unknown language %s: the catalog has %s", format("%q", tostring(language)),
+  return nil, format("unknown language %s: the catalog has %s", shown(language),
     quoted(language_codes()))
 end
 
 local function check_channel(channel)
   if CHANNEL_SET[channel] then return true end
-  return nil, format("unknown channel %s: one of %s", format("%q", tostring(channel)),
+  return nil, format("unknown channel %s: one of %s", shown(channel),
     quoted(templates.CHANNELS))
 end
 

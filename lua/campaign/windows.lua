@@ -142,8 +142,11 @@ local function from_table(t, path, problems, native_only)
   for k in next, t do
     if type(k) ~= "string" or not KNOWN_KEYS[k] then
       local hint = (k == "end" or k == "finish") and " (did you mean stop?)" or ""
+      -- A key that is not a string is named by its type: tostring could run
+      -- the caller's __tostring.
+      local shown = type(k) == "string" and format("%q", k) or ("of type " .. type(k))
       problem(problems, path, format("has an unknown key %s%s: a window takes %s",
-        format("%q", tostring(k)), hint, native_only
+        shown, hint, native_only
           and "startHour, startMinute, endHour and endMinute"
           or "start and stop, or startHour, startMinute, endHour and endMinute"))
       return nil
@@ -267,8 +270,10 @@ function windows.check(input, opts)
       native_only and "" or " or a string like \"09:00-17:00\"", type(input)))
     return nil, problems
   end
-  local n = #raw
-  if n == 0 or (n == 1 and type(raw[1]) == "string" and raw[1]:find("^%s*$")) then
+  -- Raw length and access: the caller's metamethods never run.
+  local n = sequence_length(raw) or 0
+  local first = rawget(raw, 1)
+  if n == 0 or (n == 1 and type(first) == "string" and first:find("^%s*$")) then
     problem(problems, "", "has no windows: leave it out instead")
     return nil, problems
   end
@@ -371,7 +376,7 @@ local function days_list(days)
     local name = type(d) == "string" and d:lower() or nil
     if not known[name] then
       return nil, format("days[%d] %s is not a weekday name: use %s", i,
-        format("%q", tostring(d)), concat(WEEKDAYS, ", "))
+        type(d) == "string" and format("%q", d) or type(d), concat(WEEKDAYS, ", "))
     end
     if seen[name] then
       return nil, format("days[%d] %q is listed twice", i, name)
