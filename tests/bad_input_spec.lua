@@ -297,7 +297,8 @@ describe("bad input", function()
   end)
 
   describe("ids", function()
-    local BAD_IDS = { "../x", "..", "a/b", "/", "a?b=c", "a#b", "%2e%2e", "a b", "a\r\nb", "a\0b",
+    -- Regression: "." was taken, and DELETE .../campaign/. is DELETE .../campaign/.
+    local BAD_IDS = { "../x", "..", ".", "a/b", "/", "a?b=c", "a#b", "%2e%2e", "a b", "a\r\nb", "a\0b",
       "", string.rep("a", 201), "\255" }
 
     it("an id that would change the URL path is refused, on every call that takes one", function()
@@ -436,6 +437,17 @@ describe("bad input", function()
       end
     end)
 
+    it("regression: a __eq on the fields is not run by the Atlas shorthands", function()
+      -- normalize compared its copy with the caller's table by ~=, which runs __eq.
+      local ran = false
+      local fields = setmetatable({ name = "x", channel = "outbound", language = "en-US" },
+        { __eq = function() ran = true; error("eq") end })
+      local req = assert(client("atlas"):prepare("create", fields))
+      assert.is_false(ran)
+      assert.is_nil(req.body:find('"channel"', 1, true), req.body)
+      assert.are.equal("outbound", rawget(fields, "channel"))
+    end)
+
     it("regression: a query value let through by passthrough must be a plain value", function()
       -- A table went into the URL as "table: 0x...", after running its __tostring.
       local ran = false
@@ -447,6 +459,26 @@ describe("bad input", function()
       assert.is_false(ran)
       local req = assert(client("vapi"):prepare("list", { extra = true, n = 2.0 }))
       assert.is_truthy(req.url:find("extra=true&n=2", 1, true), req.url)
+    end)
+
+    it("regression: are never run on the fields the Atlas shorthands read", function()
+      -- tostring() ran __tostring in messages, and windows.check took #list (a __len
+      -- of 2e6 kept prepare busy for minutes).
+      local ran = 0
+      local mt = { __tostring = function() ran = ran + 1; error({}) end,
+        __index = function() ran = ran + 1 end, __len = function() ran = ran + 1; return 2e6 end,
+        __pairs = function() ran = ran + 1; error("pairs") end }
+      for _, name in ipairs { "channel", "language", "template", "TimeWindows", "ToolIds",
+        "campaignType", "CallType", "TemplateId", "RedialSettings" } do
+        local fields = { name = "x", channel = "outbound", language = "en-US" }
+        fields[name] = setmetatable({ 1 }, mt)
+        is_error("validation", client("atlas"):prepare("create", fields))
+      end
+      local started = os.clock()
+      assert(client("atlas"):prepare("create", { name = "x", channel = "outbound", language = "en-US",
+        TimeWindows = setmetatable({ { start = "09:00", stop = "17:00" } }, mt) }))
+      assert.is_true(os.clock() - started < 1)
+      assert.are.equal(0, ran)
     end)
 
     it("regression: a query's __pairs does not change what is sent", function()

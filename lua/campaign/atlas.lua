@@ -405,7 +405,7 @@ function atlas.normalize(op, fields, opts)
 
   local channel_short = rawget(out, "channel")
   local language, title = rawget(out, "language"), rawget(out, "template")
-  if out ~= fields then out.channel, out.language, out.template = nil, nil, nil end
+  if not rawequal(out, fields) then out.channel, out.language, out.template = nil, nil, nil end
   local channel = apply_channel(out, problems, touched, channel_short)
   if channel_short == nil then
     apply_template(out, problems, touched, atlas.channel_of(out), language, title)

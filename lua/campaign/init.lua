@@ -180,7 +180,8 @@ local function check_id(client, op, id)
   if #id > 200 then
     return nil, single_problem(client, op, "id", "is longer than 200 characters")
   end
-  if not id:find("^[%w%-_.:~]+$") or id:find("..", 1, true) then
+  -- "." and ".." are dot segments: curl (and servers) would drop them from the path.
+  if not id:find("^[%w%-_.:~]+$") or id:find("..", 1, true) or id == "." then
     return nil, single_problem(client, op, "id", shown .. " would change the request path: "
       .. "an id may contain only letters, digits and - _ . : ~")
   end
