@@ -22,4 +22,14 @@
 #define lua_isinteger_compat(L, i) lua_isinteger((L), (i))
 #endif
 
+/* lua_rawgeti returns the type from 5.3 on. */
+#if LUA_VERSION_NUM < 503
+static inline int lua_rawgeti_compat(lua_State *L, int idx, int n) {
+  lua_rawgeti(L, idx, n);
+  return lua_type(L, -1);
+}
+#else
+#define lua_rawgeti_compat(L, idx, n) lua_rawgeti((L), (idx), (n))
+#endif
+
 #endif

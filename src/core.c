@@ -53,10 +53,9 @@ static int core_schema(lua_State *L) {
 
 /* core.validate(schema, fields [, passthrough]) -> true | false, errors
  * schema is a name or a handle from core.schema. */
-static int core_validate(lua_State *L) {
+/* The schema of argument 1: a handle from core.schema, or a name. */
+static const vschema *schema_arg(lua_State *L) {
   const vschema *schema;
-  int passthrough = lua_toboolean(L, 3);
-  vctx ctx;
   if (lua_type(L, 1) == LUA_TLIGHTUSERDATA) {
     schema = schema_handle(lua_touserdata(L, 1));
     luaL_argcheck(L, schema != NULL, 1, "not a schema handle");
@@ -64,9 +63,16 @@ static int core_validate(lua_State *L) {
     const char *name = luaL_checkstring(L, 1);
     schema = find_schema(name);
     if (!schema) {
-      return luaL_argerror(L, 1, lua_pushfstring(L, "no schema named '%s'", name));
+      luaL_argerror(L, 1, lua_pushfstring(L, "no schema named '%s'", name));
     }
   }
+  return schema;
+}
+
+static int core_validate(lua_State *L) {
+  const vschema *schema = schema_arg(L);
+  int passthrough = lua_toboolean(L, 3);
+  vctx ctx;
   lua_settop(L, 2);
   lua_pushnil(L);   /* the slot of the errors list, made on the first one */
   v_init(&ctx, L, 3, passthrough);
@@ -78,6 +84,37 @@ static int core_validate(lua_State *L) {
   lua_pushboolean(L, 0);
   lua_insert(L, 3);
   return 2;
+}
+
+/* core.encode(schema, fields, passthrough, encode) -> body
+ *                                                 | false, errors
+ *                                                 | false, nil, message
+ * Validates, then calls encode(fields) (lua-cjson's) in the same call: the
+ * body of a valid table. encode raising (nothing valid should make it) is
+ * the third answer. */
+static int core_encode(lua_State *L) {
+  const vschema *schema = schema_arg(L);
+  int passthrough = lua_toboolean(L, 3);
+  vctx ctx;
+  luaL_checktype(L, 4, LUA_TFUNCTION);
+  lua_settop(L, 4);
+  lua_pushnil(L);   /* 5: the slot of the errors list, made on the first one */
+  v_init(&ctx, L, 5, passthrough);
+  v_check_root(&ctx, schema, 2);
+  if (ctx.nerr > 0) {
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, 5);
+    return 2;
+  }
+  lua_settop(L, 4);
+  lua_pushvalue(L, 2);
+  if (lua_pcall(L, 1, 1, 0) != 0) {
+    lua_pushboolean(L, 0);
+    lua_pushnil(L);
+    lua_pushvalue(L, -3);
+    return 3;
+  }
+  return 1;
 }
 
 /* core.schemas() -> {"vapi.create", ...} */
@@ -217,6 +254,7 @@ static int core_now(lua_State *L) {
 
 static const luaL_Reg core_functions[] = {
     {"validate", core_validate},
+    {"encode", core_encode},
     {"schema", core_schema},
     {"schemas", core_schemas},
     {"url", core_url},

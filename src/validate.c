@@ -403,17 +403,14 @@ static void leave_table(vctx *ctx) {
   ctx->depth--;
 }
 
-/* Counts a value (and its text) against the walk's bounds; 0 once they are
- * passed, which is reported once. */
-static int charge(vctx *ctx, int idx) {
-  int over = ctx->values > V_MAX_VALUES || ctx->bytes > V_MAX_BYTES;
-  if (over) {
+/* Counts a value and len bytes of its text against the walk's bounds; 0
+ * once they are passed, which is reported once. */
+static int charge_len(vctx *ctx, size_t len) {
+  if (ctx->values > V_MAX_VALUES || ctx->bytes > V_MAX_BYTES) {
     return 0;
   }
   ctx->values++;
-  if (lua_type(ctx->L, idx) == LUA_TSTRING) {
-    ctx->bytes += lua_rawlen(ctx->L, idx);
-  }
+  ctx->bytes += len;
   if (ctx->values > V_MAX_VALUES || ctx->bytes > V_MAX_BYTES) {
     v_error(ctx, "makes the request too large to send (more than %ld values or %lu MiB "
                  "of text; a table used in several places counts each time)",
@@ -421,6 +418,10 @@ static int charge(vctx *ctx, int idx) {
     return 0;
   }
   return 1;
+}
+
+static int charge(vctx *ctx, int idx) {
+  return charge_len(ctx, lua_type(ctx->L, idx) == LUA_TSTRING ? lua_rawlen(ctx->L, idx) : 0);
 }
 
 /* An integer-valued key >= 1, as a sequence index. */
@@ -583,9 +584,7 @@ static void enum_error(vctx *ctx, const char *const *enums, const char *s, size_
   v_error(ctx, "must be one of %s (got \"%s\")", list, shown);
 }
 
-static void check_string(vctx *ctx, const vfield *f, int idx) {
-  size_t len;
-  const char *s = lua_tolstring(ctx->L, idx, &len);
+static void check_string(vctx *ctx, const vfield *f, const char *s, size_t len) {
   long chars;
   check_string_bytes(ctx, s, len, &chars);
   if (chars < 0) {
@@ -659,11 +658,42 @@ static void check_number(vctx *ctx, const vfield *f, int idx) {
 }
 
 static void check_object(vctx *ctx, const vobject *obj, int idx);
+static void check_value_t(vctx *ctx, const vfield *f, int idx, int t);
+
+/* Lists this short are checked for duplicates by comparing items pairwise:
+ * no table is made. */
+#define V_UNIQUE_PAIRWISE 16
+
+/* Whether item i (at stack index item) equals an earlier one. Strings and
+ * numbers only: NaN was reported as not finite already. */
+static int duplicate_item(lua_State *L, int idx, long i, int item, int set) {
+  int t = lua_type(L, item);
+  int dup = 0;
+  if (t != LUA_TSTRING && !(t == LUA_TNUMBER && lua_tonumber(L, item) == lua_tonumber(L, item))) {
+    return 0;
+  }
+  if (!set) {
+    for (long k = 1; k < i && !dup; k++) {
+      lua_rawgeti(L, idx, (int)k);
+      dup = lua_rawequal(L, -1, item);
+      lua_pop(L, 1);
+    }
+    return dup;
+  }
+  lua_pushvalue(L, item);
+  lua_rawget(L, set);
+  dup = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  lua_pushvalue(L, item);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, set);
+  return dup;
+}
 
 static void check_array(vctx *ctx, const vfield *f, int idx) {
   lua_State *L = ctx->L;
   long n;
-  int set = 0;
+  int set = 0, item;
   if (!enter_table(ctx, idx)) {
     return;
   }
@@ -684,32 +714,21 @@ static void check_array(vctx *ctx, const vfield *f, int idx) {
   if ((f->flags & VF_MAX) && n > f->max) {
     v_error(ctx, "must have at most %.0f items (got %ld)", f->max, n);
   }
-  if (f->flags & VF_UNIQUE) {
+  if ((f->flags & VF_UNIQUE) && n > V_UNIQUE_PAIRWISE) {
     lua_newtable(L);
     set = lua_gettop(L);
   }
+  item = lua_gettop(L) + 1;
   for (long i = 1; i <= n; i++) {
     int old = v_path_push_index(ctx, i);
-    int item;
-    lua_rawgeti(L, idx, (int)i);
-    item = lua_gettop(L);
+    int t = lua_rawgeti_compat(L, idx, (int)i);
     if (f->items) {
-      v_check_value(ctx, f->items, item);
+      check_value_t(ctx, f->items, item, t);
     } else {
       check_json(ctx, item);
     }
-    /* NaN cannot be a table key; it was reported as not finite already. */
-    if (set && (lua_type(L, item) == LUA_TSTRING ||
-                (lua_type(L, item) == LUA_TNUMBER && lua_tonumber(L, item) == lua_tonumber(L, item)))) {
-      lua_pushvalue(L, item);
-      lua_rawget(L, set);
-      if (!lua_isnil(L, -1)) {
-        v_error(ctx, "is a duplicate: items must be distinct");
-      }
-      lua_pop(L, 1);
-      lua_pushvalue(L, item);
-      lua_pushboolean(L, 1);
-      lua_rawset(L, set);
+    if ((f->flags & VF_UNIQUE) && duplicate_item(L, idx, i, item, set)) {
+      v_error(ctx, "is a duplicate: items must be distinct");
     }
     lua_pop(L, 1);
     v_path_pop(ctx, old);
@@ -749,77 +768,114 @@ static void check_map(vctx *ctx, const vfield *f, int idx) {
   leave_table(ctx);
 }
 
-static int type_matches(lua_State *L, int type, int idx) {
+/* The Lua type each field type takes (LUA_TNONE: any). */
+static int lua_type_of(int type) {
   switch (type) {
-    case VT_STRING: return lua_type(L, idx) == LUA_TSTRING;
+    case VT_STRING: return LUA_TSTRING;
     case VT_INTEGER:
-    case VT_NUMBER: return lua_type(L, idx) == LUA_TNUMBER;
-    case VT_BOOLEAN: return lua_type(L, idx) == LUA_TBOOLEAN;
+    case VT_NUMBER: return LUA_TNUMBER;
+    case VT_BOOLEAN: return LUA_TBOOLEAN;
     case VT_OBJECT:
     case VT_ARRAY:
-    case VT_MAP: return lua_type(L, idx) == LUA_TTABLE;
-    default: return 1;
+    case VT_MAP: return LUA_TTABLE;
+    default: return LUA_TNONE;
   }
 }
 
-void v_check_value(vctx *ctx, const vfield *f, int idx) {
+/* v_check_value for a value whose Lua type t the caller has read. */
+static void check_value_t(vctx *ctx, const vfield *f, int idx, int t) {
   lua_State *L = ctx->L;
-  if (!charge(ctx, idx)) {
-    return;
-  }
+  int want = lua_type_of(f->type);
   if (f->type == VT_FORBIDDEN) {
-    v_error(ctx, "%s", f->note ? f->note : "is not accepted here");
+    if (charge(ctx, idx)) {
+      v_error(ctx, "%s", f->note ? f->note : "is not accepted here");
+    }
     return;
   }
-  if (!type_matches(L, f->type, idx)) {
-    v_error(ctx, "must be %s (got %s)", expect_name(f->type), type_name(L, idx));
+  if (want != LUA_TNONE && t != want) {
+    if (charge(ctx, idx)) {
+      v_error(ctx, "must be %s (got %s)", expect_name(f->type), type_name(L, idx));
+    }
     return;
   }
   switch (f->type) {
-    case VT_STRING: check_string(ctx, f, idx); break;
+    case VT_STRING: {
+      size_t len;
+      const char *str = lua_tolstring(L, idx, &len);
+      if (charge_len(ctx, len)) {
+        check_string(ctx, f, str, len);
+      }
+      break;
+    }
     case VT_INTEGER:
-    case VT_NUMBER: check_number(ctx, f, idx); break;
+    case VT_NUMBER:
+      if (charge_len(ctx, 0)) {
+        check_number(ctx, f, idx);
+      }
+      break;
+    case VT_BOOLEAN:
+      charge_len(ctx, 0);
+      break;
     case VT_OBJECT:
-      if (enter_table(ctx, idx)) {
+      if (charge_len(ctx, 0) && enter_table(ctx, idx)) {
         check_object(ctx, f->object, idx);
         leave_table(ctx);
       }
       break;
-    case VT_ARRAY: check_array(ctx, f, idx); break;
-    case VT_MAP: check_map(ctx, f, idx); break;
-    case VT_JSON: check_json(ctx, idx); break;
-    default: break;
+    case VT_ARRAY:
+      if (charge_len(ctx, 0)) {
+        check_array(ctx, f, idx);
+      }
+      break;
+    case VT_MAP:
+      if (charge_len(ctx, 0)) {
+        check_map(ctx, f, idx);
+      }
+      break;
+    default:
+      check_json(ctx, idx);   /* VT_JSON: charges itself */
+      break;
   }
 }
 
+void v_check_value(vctx *ctx, const vfield *f, int idx) {
+  check_value_t(ctx, f, idx, lua_type(ctx->L, idx));
+}
 
 static void check_object(vctx *ctx, const vobject *obj, int idx) {
   lua_State *L = ctx->L;
   int bad_keys = 0;
   int base = lua_gettop(L);
+  int keep = obj->rules != NULL;   /* the rules read the values kept */
+  int top = base + 1;              /* where the key is, below the value */
   unsigned long long seen = 0;
   int vals[64];
-  luaL_checkstack(L, 64 + 8, "validator");
+  if (keep) {
+    luaL_checkstack(L, 64 + 8, "validator");
+  }
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    int value = lua_gettop(L);
-    int keep = 0;
-    if (lua_type(L, -2) != LUA_TSTRING) {
+    int value = top + 1;
+    int kept = 0;
+    if (lua_type(L, top) != LUA_TSTRING) {
       bad_keys++;
     } else {
       size_t len;
-      const char *key = lua_tolstring(L, -2, &len);
+      const char *key = lua_tolstring(L, top, &len);
       const vfield *f = find_field(obj, key, len);
       int old = path_push_lstr(ctx, key, len);
       if (f) {
         long i = f - obj->fields;
-        v_check_value(ctx, f, value);
+        check_value_t(ctx, f, value, lua_type(L, value));
         if (i < 64) {
           seen |= 1ull << i;
-          keep = 1;
-          /* Kept below the key so that the rules can read it for free. */
-          lua_insert(L, -2);
-          vals[i] = lua_gettop(L) - 1;
+          if (keep) {
+            /* Kept below the key so that the rules can read it for free. */
+            lua_insert(L, top);
+            vals[i] = top;
+            top++;
+            kept = 1;
+          }
         }
       } else if (obj->open || ctx->passthrough) {
         check_string_bytes(ctx, key, len, NULL);
@@ -837,7 +893,7 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
       }
       v_path_pop(ctx, old);
     }
-    if (!keep) {
+    if (!kept) {
       lua_pop(L, 1);
     }
   }

@@ -480,6 +480,29 @@ describe("atlas create", function()
         end)
       end)
     end
+
+    it("a text found good once is good for every field it goes in, and only there", function()
+      -- Good texts are remembered by content: a text good as JSON is not
+      -- thereby good windows, and bad texts are never remembered.
+      local text = '[{"startHour":25,"startMinute":0,"endHour":26,"endMinute":0}]'
+      for _ = 1, 2 do
+        ok({ EnrichmentInfoSettings = text })
+        bad({ TimeWindows = text }, "TimeWindows[1].startHour", "must be between 0 and 23")
+      end
+      for _ = 1, 2 do bad({ RedialSettings = '{"a":' }, "RedialSettings", "is not valid JSON") end
+    end)
+
+    it("stays right past the number of texts it remembers", function()
+      for i = 1, 600 do
+        ok({ IdleMessages = ('["still there? %d"]'):format(i),
+          TimeWindows = ('[{"startHour":%d,"startMinute":0,"endHour":23,"endMinute":0}]'):format(i % 23) })
+      end
+      ok({ IdleMessages = '["still there? 1"]' })
+      bad({ IdleMessages = '["still there? 1"' }, "IdleMessages", "is not valid JSON")
+      local long = '["' .. ("x"):rep(5000) .. '"]'
+      ok({ IdleMessages = long })
+      ok({ IdleMessages = long })
+    end)
   end)
 
   describe("ToolIds", function()

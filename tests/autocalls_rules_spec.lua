@@ -247,6 +247,15 @@ describe("autocalls create", function()
       bad({ phone_number_ids = { 4, 5, 4 } }, "phone_number_ids[3]", "is a duplicate: items must be distinct")
       bad({ phone_number_ids = { 4, 4.0 } }, "phone_number_ids[2]", "is a duplicate")
     end)
+    it("finds duplicates in long lists too", function()
+      local ids = {}
+      for i = 1, 40 do ids[i] = i end
+      ok({ phone_number_ids = ids })
+      ids[40] = 3
+      bad({ phone_number_ids = ids }, "phone_number_ids[40]", "is a duplicate: items must be distinct")
+      ids[40], ids[17] = 40, 2
+      bad({ phone_number_ids = ids }, "phone_number_ids[17]", "is a duplicate: items must be distinct")
+    end)
     it("rejects strings, zero and ids JSON cannot carry", function()
       bad({ phone_number_ids = { "1" } }, "phone_number_ids[1]", "must be an integer (got string)")
       bad({ phone_number_ids = { 0 } }, "phone_number_ids[1]", "must be at least 1 (got 0)")

@@ -147,6 +147,35 @@ describe("bad input", function()
     end)
   end)
 
+  describe("core.encode", function()
+    local core = require "campaign.core"
+    local good = { name = "x", agentId = "60d0fe4f5311236168a109ca", audienceId = "60d0fe4f5311236168a109cb" }
+
+    it("gives the body of a valid table, the problems of an invalid one", function()
+      assert.are.equal('{"n":1}', core.encode("smallest.create", good, false, function(t)
+        assert.are.equal(good, t)
+        return '{"n":1}'
+      end))
+      local ok, problems = core.encode("smallest.create", { name = "" }, false, error)
+      assert.is_false(ok)
+      assert.are.equal("name", problems[1].field)
+    end)
+
+    it("an encoder that raises is an answer, not an error", function()
+      local ok, problems, message = core.encode("smallest.create", good, false, function()
+        error("no encoder today")
+      end)
+      assert.is_false(ok)
+      assert.is_nil(problems)
+      assert.is_truthy(message:find("no encoder today", 1, true), message)
+    end)
+
+    it("wrong use raises", function()
+      assert.has_error(function() core.encode("smallest.create", good, false, nil) end)
+      assert.has_error(function() core.encode("no.such", good, false, tostring) end)
+    end)
+  end)
+
   describe("lists", function()
     it("nil inside a list is a hole, reported with the counts", function()
       rejects("vapi", with("vapi", { customers = { { number = "+14155551234" }, nil,

@@ -249,8 +249,22 @@ local function plain_windows(list)
   return keys == n
 end
 
+-- Texts already found good, by content, one set per check: a string's check
+-- depends on nothing else, and scripts send the same windows and settings
+-- with every campaign. Bounded: a set is emptied when full.
+local GOOD_MAX = 256
+local good = { windows = {}, json = {} }
+local good_count = { windows = 0, json = 0 }
+local function remember_good(set, text)
+  if #text > 4096 then return end
+  if good_count[set] >= GOOD_MAX then good[set], good_count[set] = {}, 0 end
+  good[set][text] = true
+  good_count[set] = good_count[set] + 1
+end
+
 local function apply_time_windows(out, problems, touched)
   local v = rawget(out, "TimeWindows")
+  if type(v) == "string" and good.windows[v] then return end
   if type(v) == "string" and v:find("^%s*%[") then
     -- Atlas's own JSON text: checked, and sent exactly as given.
     local ok, decoded = pcall(strict_json().decode, v)
@@ -259,11 +273,13 @@ local function apply_time_windows(out, problems, touched)
       touched.TimeWindows = true
       return
     end
-    if plain_windows(decoded) then return end
+    if plain_windows(decoded) then remember_good("windows", v) return end
     local list, wproblems = windows.check(decoded, { native = true })
     if not list then
       prefixed(problems, "TimeWindows", wproblems)
       touched.TimeWindows = true
+    else
+      remember_good("windows", v)
     end
   elseif type(v) == "string" or type(v) == "table" then
     local list, wproblems = windows.check(v)
@@ -328,7 +344,7 @@ local function check_json_fields(out, problems, touched)
       add(problems, name, "must be a string holding JSON text, not a Lua table: encode it first, "
         .. "e.g. cjson.encode(t)")
       touched[name] = true
-    elseif type(v) == "string" then
+    elseif type(v) == "string" and not good.json[v] then
       if not v:find("^%s*[%[{]") then
         add(problems, name, "must be JSON text of an object or a list (Atlas takes JSON in a "
           .. "string here), e.g. \"{}\"")
@@ -338,6 +354,8 @@ local function check_json_fields(out, problems, touched)
         if not ok then
           add(problems, name, "is not valid JSON: " .. tostring(err))
           touched[name] = true
+        else
+          remember_good("json", v)
         end
       end
     end
@@ -381,6 +399,17 @@ local function needs_change(fields)
   return type(rawget(fields, "ToolIds")) == "table"
 end
 
+-- Whether the JSON-in-a-string fields given were all found good before.
+local function known_good(fields)
+  local w = rawget(fields, "TimeWindows")
+  if w ~= nil and not good.windows[w] then return false end
+  for i = 1, #JSON_FIELDS do
+    local v = rawget(fields, JSON_FIELDS[i])
+    if v ~= nil and not good.json[v] then return false end
+  end
+  return true
+end
+
 --- Turns the shorthands into Atlas's fields and checks the JSON-in-a-string
 -- fields. The caller's table is not modified.
 -- @param op the operation (`"create"`, `"update"`; others pass through)
@@ -390,6 +419,8 @@ end
 -- @return new fields, or nil and a list of `{field, message}`
 function atlas.normalize(op, fields, opts)
   if not OPS[op] or type(fields) ~= "table" then return fields end
+  -- Written as Atlas writes it, with texts already found good: no work.
+  if not needs_change(fields) and known_good(fields) then return fields end
   -- Fields written as Atlas writes them need no copy: only checks.
   local out = fields
   if needs_change(fields) then

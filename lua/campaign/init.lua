@@ -3,8 +3,10 @@
 -- @module campaign
 
 local core = require "campaign.core"
+local core_encode = core.encode
 local providers = require "campaign.providers"
 local cjson = require("cjson").new()
+local cjson_encode = cjson.encode
 
 local M = { _VERSION = "0.1.0" }
 
@@ -211,14 +213,6 @@ local function query_pairs(query)
   return list
 end
 
-local function encode(client, op, fields)
-  local ok, body = pcall(cjson.encode, fields)
-  if not ok then
-    return nil, single_problem(client, op, "", "cannot be encoded as JSON: " .. tostring(body))
-  end
-  return body
-end
-
 local Client = {}
 Client.__index = Client
 Client.__tostring = function(c)
@@ -271,11 +265,12 @@ function Client:prepare(op, fields, id)
       fields, err = normalize(op, fields, { passthrough = self.passthrough })
       if not fields then return nil, validation_error(self, op, err) end
     end
-    local ok, problems = core.validate(spec.schema, fields, self.passthrough)
-    if not ok then return nil, validation_error(self, op, problems) end
-    local err
-    body, err = encode(self, op, fields)
-    if not body then return nil, err end
+    local problems, message
+    body, problems, message = core_encode(spec.schema, fields, self.passthrough, cjson_encode)
+    if not body then
+      if problems then return nil, validation_error(self, op, problems) end
+      return nil, single_problem(self, op, "", "cannot be encoded as JSON: " .. tostring(message))
+    end
   elseif spec.body then
     body = cjson.encode(spec.body(self._id_value(clean_id)))
   end
