@@ -151,10 +151,15 @@ fuzz-ci: fuzz-build
 	  $(FUZZ_DIR)/ci-corpus tests/fuzz/corpus
 
 # ---- benchmarks (bench/) ---------------------------------------------------
+# bench/walk.c: the least reading of a payload, to show prepare's floor.
+$(BUILD)/bench/walk.so: bench/walk.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
 # make bench: ratios against baselines measured side by side in the same run
 # (cjson.encode, the curl command-line tool). Never part of the tests'
 # pass/fail. BENCH_QUICK=1 for a short run.
 .PHONY: bench
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/walk.so
 	@$(TEST_ENV) $(LUA) bench/run.lua

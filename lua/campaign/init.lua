@@ -213,6 +213,9 @@ local function query_pairs(query)
   return list
 end
 
+-- The options normalize steps are given (read only).
+local PASSTHROUGH_ON, PASSTHROUGH_OFF = { passthrough = true }, { passthrough = false }
+
 local Client = {}
 Client.__index = Client
 Client.__tostring = function(c)
@@ -262,7 +265,7 @@ function Client:prepare(op, fields, id)
     local normalize = self._normalize
     if normalize then
       local err
-      fields, err = normalize(op, fields, { passthrough = self.passthrough })
+      fields, err = normalize(op, fields, self.passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
       if not fields then return nil, validation_error(self, op, err) end
     end
     local problems, message

@@ -5,6 +5,7 @@
 -- @module campaign.providers
 
 local providers = {}
+local atlas_normalize
 
 providers.vapi = {
   env = "VAPI_API_KEY",
@@ -120,7 +121,9 @@ providers.atlas = {
   -- Shorthands (channel, language/template, TimeWindows and ToolIds as
   -- lists) and the JSON-in-a-string checks, before the C validator.
   normalize = function(op, fields, opts)
-    return require("campaign.atlas").normalize(op, fields, opts)
+    -- Loaded on first use (campaign.atlas requires this module).
+    atlas_normalize = atlas_normalize or require("campaign.atlas").normalize
+    return atlas_normalize(op, fields, opts)
   end,
 }
 
