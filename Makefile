@@ -82,7 +82,7 @@ doc: deps
 lint: deps
 	luacheck -q lua tests examples bench bin/campaign
 	cppcheck -q --std=c99 --enable=warning,performance,portability --error-exitcode=1 \
-	  --suppress=toomanyconfigs $(LUA_CFLAGS) src/
+	  --suppress=toomanyconfigs $(LUA_CFLAGS) src/ bench/
 
 install: $(CORE)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/campaign $(DESTDIR)$(LUA_SHAREDIR)/campaign
