@@ -1,6 +1,7 @@
 /* campaign.core: the module entry. It validates tables against the provider
  * schemas, builds URLs with curl's URL parser, and opens the libcurl
  * transport (http.c). The client object and the retry policy are in Lua. */
+#define _GNU_SOURCE   /* memmem */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -114,6 +115,38 @@ static int core_encode(lua_State *L) {
     lua_pushvalue(L, -3);
     return 3;
   }
+  return 1;
+}
+
+/* core.redact(s, secret, replacement) -> s with every secret replaced.
+ * memmem is linear in the length of s (glibc's two-way search): Lua's plain
+ * string.find compares the whole secret at each position, and a long body
+ * full of near-matches took minutes. s itself when the secret is absent. */
+static int core_redact(lua_State *L) {
+  size_t len, klen, rlen;
+  const char *s = luaL_checklstring(L, 1, &len);
+  const char *key = luaL_checklstring(L, 2, &klen);
+  const char *rep = luaL_checklstring(L, 3, &rlen);
+  const char *end = s + len, *pos = s, *hit;
+  luaL_Buffer b;
+  if (klen == 0 || klen > len) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  hit = memmem(s, len, key, klen);
+  if (!hit) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  luaL_buffinit(L, &b);
+  while (hit) {
+    luaL_addlstring(&b, pos, (size_t)(hit - pos));
+    luaL_addlstring(&b, rep, rlen);
+    pos = hit + klen;
+    hit = (size_t)(end - pos) >= klen ? memmem(pos, (size_t)(end - pos), key, klen) : NULL;
+  }
+  luaL_addlstring(&b, pos, (size_t)(end - pos));
+  luaL_pushresult(&b);
   return 1;
 }
 
@@ -255,6 +288,7 @@ static int core_now(lua_State *L) {
 static const luaL_Reg core_functions[] = {
     {"validate", core_validate},
     {"encode", core_encode},
+    {"redact", core_redact},
     {"schema", core_schema},
     {"schemas", core_schemas},
     {"url", core_url},

@@ -176,6 +176,34 @@ describe("bad input", function()
     end)
   end)
 
+  describe("core.redact", function()
+    local core = require "campaign.core"
+
+    it("replaces every occurrence, left to right, and gives the text back when there is none", function()
+      assert.are.equal("[R] and [R]", core.redact("sk-1 and sk-1", "sk-1", "[R]"))
+      assert.are.equal("[R]a", core.redact("aaa", "aa", "[R]"))
+      assert.are.equal("x[R]", core.redact("xsk", "sk", "[R]"))
+      assert.are.equal("no key here", core.redact("no key here", "sk-1", "[R]"))
+      assert.are.equal("sk", core.redact("sk", "sk-1", "[R]"))
+      assert.are.equal("a\0[R]\0b", core.redact("a\0k\0k\0b", "k\0k", "[R]"))
+    end)
+
+    it("regression: a long body full of near-matches of a long key takes linear time", function()
+      -- string.find(s, key, pos, true) compared the whole key at each position:
+      -- seconds per string here, and far longer under AddressSanitizer, where
+      -- the fuzzer found it.
+      local key = ("k"):rep(200000) .. "!"
+      local c = campaign.client { provider = "vapi", api_key = key, max_retries = 0,
+        transport = function() return { status = 400, body = ("k"):rep(2 ^ 20) .. key } end }
+      local started = os.clock()
+      local _, err = c:get("abc")
+      assert.is_true(os.clock() - started < 1, "took " .. (os.clock() - started) .. " s")
+      assert.are.equal("http", err.kind)
+      assert.is_nil(tostring(err):find(key, 1, true))
+      assert.is_nil(err.body:find(key, 1, true))
+    end)
+  end)
+
   describe("lists", function()
     it("nil inside a list is a hole, reported with the counts", function()
       rejects("vapi", with("vapi", { customers = { { number = "+14155551234" }, nil,

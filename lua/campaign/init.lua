@@ -3,7 +3,7 @@
 -- @module campaign
 
 local core = require "campaign.core"
-local core_encode = core.encode
+local core_encode, core_redact = core.encode, core.redact
 local providers = require "campaign.providers"
 local cjson = require("cjson").new()
 local cjson_encode = cjson.encode
@@ -88,17 +88,7 @@ end
 
 local function redact_text(s, key)
   if type(s) ~= "string" or not key or key == "" then return s end
-  local out, pos = {}, 1
-  while true do
-    local i, j = s:find(key, pos, true)
-    if not i then break end
-    out[#out + 1] = s:sub(pos, i - 1)
-    out[#out + 1] = REDACTED
-    pos = j + 1
-  end
-  if pos == 1 then return s end
-  out[#out + 1] = s:sub(pos)
-  return concat(out)
+  return core_redact(s, key, REDACTED)
 end
 
 -- A copy of a decoded body (depth = 0) or of response headers (depth = 1000:
