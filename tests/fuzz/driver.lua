@@ -229,7 +229,15 @@ end
 
 local function mentions_key(v, seen, depth)
   local tv = type(v)
-  if tv == "string" then return v:find(KEY, 1, true) ~= nil end
+  if tv == "string" then
+    -- Once per string: a long one used in many places took seconds.
+    local found = seen[v]
+    if found == nil then
+      found = v:find(KEY, 1, true) ~= nil
+      seen[v] = found
+    end
+    return found
+  end
   if tv ~= "table" or depth > 60 or seen[v] then return false end
   seen[v] = true
   for k, x in next, v do
