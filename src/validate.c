@@ -572,9 +572,19 @@ static int in_enum(const char *const *enums, const char *s) {
   return 0;
 }
 
+/* Whether the list of problems is full: the next ones are only counted,
+ * so nothing is worth working out for their messages. */
+static int errors_full(const vctx *ctx) {
+  return ctx->nerr >= ctx->max_errors;
+}
+
 static void enum_error(vctx *ctx, const char *const *enums, const char *s, size_t len) {
   char list[MSG_MAX / 2], shown[NAME_SHOWN * 4 + 8];
   size_t j = 0;
+  if (errors_full(ctx)) {
+    ctx->nerr++;
+    return;
+  }
   for (; *enums && j + 1 < sizeof list; enums++) {
     int n = snprintf(list + j, sizeof list - j, "%s\"%s\"", j ? ", " : "", *enums);
     if (n < 0) break;
@@ -881,6 +891,8 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
         check_string_bytes(ctx, key, len, NULL);
         ctx->bytes += len;
         check_json(ctx, value);
+      } else if (errors_full(ctx)) {
+        ctx->nerr++;   /* a suggestion costs an edit distance per known field */
       } else {
         char shown[NAME_SHOWN * 4 + 8];
         const char *hint = suggest(obj, key, len);

@@ -634,6 +634,31 @@ describe("bad input", function()
   end)
 
   describe("size", function()
+    it("regression: problems past the first 100 are counted, not worked out", function()
+      -- Each unknown field got a "did you mean" (an edit distance per known
+      -- field) even after the list was full: 65,535 customers with a long typo
+      -- took 40 times as long as the same customers with a known field.
+      local function customers(make)
+        local list = {}
+        for i = 1, 65535 do list[i] = make(i) end
+        return { name = "x", assistantId = "a", phoneNumberId = "p", customers = list }
+      end
+      local function cost(fields)
+        local started = os.clock()
+        local err = is_error("validation", client("vapi", { passthrough = false }):prepare("create", fields))
+        return os.clock() - started, err
+      end
+      local typos = customers(function(i)
+        return { number = "+14155550101", [("customerNameWithAVeryLongTypo%d"):format(i)] = 1 }
+      end)
+      local known = customers(function(i) return { number = "+14155550101", name = ("n%d"):format(i) } end)
+      local typo_cost, err = cost(typos)
+      local known_cost = cost(known)
+      assert.are.equal(100, #err.errors)
+      assert.is_truthy(err.message:find("and 65436 more problems", 1, true), err.message)
+      assert.is_true(typo_cost < 4 * known_cost + 0.05, ("%.3f s against %.3f s"):format(typo_cost, known_cost))
+    end)
+
     it("regression: tables shared many times are bounded, not walked for ever", function()
       -- 1000 x 1000 x 1000 references to one small list took minutes (and lua-cjson
       -- would then have built the whole text).
