@@ -94,7 +94,7 @@ install: $(CORE)
 clean:
 	rm -rf build
 
-# ---- fuzzing (tests/fuzz/, docs/fuzzing.md) --------------------------------
+# ---- fuzzing (tests/fuzz/, the README section "Fuzzing") ------------------
 # make fuzz: libFuzzer drives src/*.c (built with ASan + UBSan, LeakSanitizer
 # on) and the Lua client through tests/fuzz/fuzz_campaign.c, for FUZZ_SECONDS.
 # The corpus grows in FUZZ_CORPUS; tests/fuzz/corpus holds the seeds. Any

@@ -1,7 +1,7 @@
 -- Bad input never crashes, hangs or leaks (design.md, "Bad input"): every
 -- kind the design lists gets a clear error, for each provider; wrong use
 -- raises with a string message; memory stays flat. The cases marked
--- "regression" are inputs the fuzzer (tests/fuzz/, docs/fuzzing.md) found.
+-- "regression" marks what fuzzing (tests/fuzz/, the README section "Fuzzing") found.
 -- No network: prepare, or a transport that answers from the test.
 local campaign = require "campaign"
 local cjson = require "cjson"
@@ -190,8 +190,7 @@ describe("bad input", function()
 
     it("regression: a long body full of near-matches of a long key takes linear time", function()
       -- string.find(s, key, pos, true) compared the whole key at each position:
-      -- seconds per string here, and far longer under AddressSanitizer, where
-      -- the fuzzer found it.
+      -- seconds per string here (seen while looking into a fuzzer timeout).
       local key = ("k"):rep(200000) .. "!"
       local c = campaign.client { provider = "vapi", api_key = key, max_retries = 0,
         transport = function() return { status = 400, body = ("k"):rep(2 ^ 20) .. key } end }

@@ -299,7 +299,7 @@ static void decode_value(reader *r) {
         copies = MAX_COPIES - r->copies;
       }
       if (lua_isnil(L, v)) {
-        copies = 0;   /* not a large array part of nils: see docs/fuzzing.md */
+        copies = 0;   /* no copies of nil: they would add no key, only time */
       }
       r->copies += copies;
       lua_createtable(L, (int)copies, 0);
