@@ -1,7 +1,7 @@
 -- Bad input never crashes, hangs or leaks (design.md, "Bad input"): every
 -- kind the design lists gets a clear error, for each provider; wrong use
 -- raises with a string message; memory stays flat. The cases marked
--- "regression" marks what fuzzing (tests/fuzz/, the README section "Fuzzing") found.
+-- "regression" are what fuzzing (tests/fuzz/, the README section "Fuzzing") found.
 -- No network: prepare, or a transport that answers from the test.
 local campaign = require "campaign"
 local cjson = require "cjson"
