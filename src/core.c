@@ -53,7 +53,9 @@ static int core_schema(lua_State *L) {
 }
 
 /* core.validate(schema, fields [, passthrough]) -> true | false, errors
- * schema is a name or a handle from core.schema. */
+ * schema is a name or a handle from core.schema. The rules alone: for query
+ * strings, which the client writes itself (numbers exactly), and for checks
+ * of part of a body; core.encode adds what JSON text needs. */
 /* The schema of argument 1: a handle from core.schema, or a name. */
 static const vschema *schema_arg(lua_State *L) {
   const vschema *schema;
@@ -101,6 +103,7 @@ static int core_encode(lua_State *L) {
   lua_settop(L, 4);
   lua_pushnil(L);   /* 5: the slot of the errors list, made on the first one */
   v_init(&ctx, L, 5, passthrough);
+  ctx.cjson_numbers = 1;   /* the body is lua-cjson's text: numbers it would round are refused */
   v_check_root(&ctx, schema, 2);
   if (ctx.nerr > 0) {
     lua_pushboolean(L, 0);
@@ -118,35 +121,225 @@ static int core_encode(lua_State *L) {
   return 1;
 }
 
-/* core.redact(s, secret, replacement) -> s with every secret replaced.
- * memmem is linear in the length of s (glibc's two-way search): Lua's plain
- * string.find compares the whole secret at each position, and a long body
- * full of near-matches took minutes. s itself when the secret is absent. */
+/* The hex value of c, or -1. */
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Four hex digits at s (left bytes available), or -1. */
+static long hex4(const char *s, size_t left) {
+  long v = 0;
+  if (left < 4) return -1;
+  for (int j = 0; j < 4; j++) {
+    int h = hexval((unsigned char)s[j]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+static size_t put_utf8(long cp, unsigned char out[4]) {
+  if (cp < 0x80) {
+    out[0] = (unsigned char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (unsigned char)(0xC0 | (cp >> 6));
+    out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = (unsigned char)(0xE0 | (cp >> 12));
+    out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  out[0] = (unsigned char)(0xF0 | (cp >> 18));
+  out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+  out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* One unit of the text s (n bytes) at i, as a provider may have escaped the
+ * key in it: a JSON escape (\" \\ \/ \b \f \n \r \t, \uXXXX, surrogate pairs
+ * as one code point; code points written as UTF-8), a percent escape (%XX),
+ * or a plain byte. Writes the bytes the unit stands for to out and returns
+ * their number; *used is the unit's length in s. */
+static size_t text_unit(const char *s, size_t i, size_t n, unsigned char out[4], size_t *used) {
+  static const char names[] = "\"\\/bfnrt", plain[] = "\"\\/\b\f\n\r\t";
+  unsigned char c = (unsigned char)s[i];
+  *used = 1;
+  if (c == '%' && n - i >= 3 && hexval((unsigned char)s[i + 1]) >= 0 &&
+      hexval((unsigned char)s[i + 2]) >= 0) {
+    out[0] = (unsigned char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+    *used = 3;
+    return 1;
+  }
+  if (c == '\\' && n - i >= 2) {
+    const char *simple = s[i + 1] ? strchr(names, s[i + 1]) : NULL;
+    if (simple) {
+      out[0] = (unsigned char)plain[simple - names];
+      *used = 2;
+      return 1;
+    }
+    if (s[i + 1] == 'u') {
+      long cp = hex4(s + i + 2, n - i - 2);
+      if (cp >= 0) {
+        *used = 6;
+        if (cp >= 0xD800 && cp <= 0xDBFF && n - i >= 12 && s[i + 6] == '\\' && s[i + 7] == 'u') {
+          long lo = hex4(s + i + 8, n - i - 8);
+          if (lo >= 0xDC00 && lo <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            *used = 12;
+          }
+        }
+        return put_utf8(cp, out);
+      }
+    }
+  }
+  out[0] = c;
+  return 1;
+}
+
+/* Escapes within escapes are decoded this many times over: a JSON text
+ * quoted inside another ({"detail": "{\"key\": \"\\u0053...\"}"}), a
+ * percent escape of a percent escape. */
+#define REDACT_LEVELS 8
+
+/* One decoding of in (n bytes) into out: every unit text_unit reads. With
+ * maps, out byte j comes from the bytes [start[j], end[j]) of the original
+ * text (in's own maps say where in's bytes came from; NULL for the original
+ * itself). Returns the length of out; *changed is whether any escape was
+ * decoded. */
+static size_t decode_once(const char *in, size_t n, char *out, const uint32_t *in_start,
+                          const uint32_t *in_end, uint32_t *start, uint32_t *end,
+                          int *changed) {
+  size_t len = 0, used;
+  *changed = 0;
+  for (size_t i = 0; i < n; i += used) {
+    unsigned char bytes[4];
+    size_t k = text_unit(in, i, n, bytes, &used);
+    if (used > 1) *changed = 1;
+    for (size_t j = 0; j < k; j++) {
+      out[len + j] = (char)bytes[j];
+      if (start) {
+        start[len + j] = in_start ? in_start[i] : (uint32_t)i;
+        end[len + j] = in_end ? in_end[i + used - 1] : (uint32_t)(i + used);
+      }
+    }
+    len += k;
+  }
+  return len;
+}
+
+/* Marks in mask the bytes of the original text that the occurrences of key
+ * in text (n bytes, mapped by start/end; NULL: text is the original) come
+ * from. Returns whether there was any. */
+static int mark_key(const char *text, size_t n, const char *key, size_t klen,
+                    const uint32_t *start, const uint32_t *end, char *mask) {
+  size_t pos = 0;
+  int found = 0;
+  while (n - pos >= klen) {
+    const char *hit = memmem(text + pos, n - pos, key, klen);
+    size_t a, from, to;
+    if (!hit) break;
+    a = (size_t)(hit - text);
+    found = 1;
+    if (!mask) break;
+    from = start ? start[a] : a;
+    to = end ? end[a + klen - 1] : a + klen;
+    memset(mask + from, 1, to - from);
+    pos = a + klen;
+  }
+  return found;
+}
+
+/* core.redact(s, secret, replacement) -> s with every occurrence of secret
+ * replaced: as written, and as a provider may have escaped it (JSON's \/,
+ * \uXXXX and the other escapes, percent escapes, in any mix, and escaped
+ * again up to REDACT_LEVELS times). A run of text that is secret (or several
+ * secrets side by side) becomes one replacement; s itself when the secret
+ * is not in it.
+ * Linear in the length of s (memmem is glibc's two-way search): each level
+ * is a decoded copy searched once. Where the secret shows nowhere (the
+ * common case) that is all; else the levels are made again with maps back
+ * to s, at 9 bytes per byte of s, and the bytes they cover are replaced. */
 static int core_redact(lua_State *L) {
-  size_t len, klen, rlen;
+  size_t len, klen, rlen, n;
   const char *s = luaL_checklstring(L, 1, &len);
   const char *key = luaL_checklstring(L, 2, &klen);
   const char *rep = luaL_checklstring(L, 3, &rlen);
-  const char *end = s + len, *pos = s, *hit;
-  luaL_Buffer b;
-  if (klen == 0 || klen > len) {
+  int found, escaped, changed = 1;
+  char *a, *b, *mask;
+  uint32_t *start_a, *end_a, *start_b, *end_b;
+  luaL_Buffer buf;
+  lua_settop(L, 3);
+  if (klen == 0 || klen > len || len > UINT32_MAX) {
     lua_settop(L, 1);
     return 1;
   }
-  hit = memmem(s, len, key, klen);
-  if (!hit) {
+  found = mark_key(s, len, key, klen, NULL, NULL, NULL);
+  escaped = memchr(s, '\\', len) != NULL || memchr(s, '%', len) != NULL;
+  if (!found && escaped) {
+    const char *in = s;
+    a = lua_newuserdata(L, len);
+    b = lua_newuserdata(L, len);
+    n = len;
+    for (int level = 0; level < REDACT_LEVELS && changed && !found; level++) {
+      char *out = in == a ? b : a;
+      n = decode_once(in, n, out, NULL, NULL, NULL, NULL, &changed);
+      found = changed && mark_key(out, n, key, klen, NULL, NULL, NULL);
+      in = out;
+    }
+    lua_settop(L, 3);
+  }
+  if (!found) {
     lua_settop(L, 1);
     return 1;
   }
-  luaL_buffinit(L, &b);
-  while (hit) {
-    luaL_addlstring(&b, pos, (size_t)(hit - pos));
-    luaL_addlstring(&b, rep, rlen);
-    pos = hit + klen;
-    hit = (size_t)(end - pos) >= klen ? memmem(pos, (size_t)(end - pos), key, klen) : NULL;
+  mask = lua_newuserdata(L, len);   /* 4 */
+  memset(mask, 0, len);
+  mark_key(s, len, key, klen, NULL, NULL, mask);
+  if (escaped) {
+    const char *in = s;
+    const uint32_t *in_start = NULL, *in_end = NULL;
+    a = lua_newuserdata(L, len);
+    b = lua_newuserdata(L, len);
+    start_a = lua_newuserdata(L, len * sizeof *start_a);
+    end_a = lua_newuserdata(L, len * sizeof *end_a);
+    start_b = lua_newuserdata(L, len * sizeof *start_b);
+    end_b = lua_newuserdata(L, len * sizeof *end_b);
+    n = len;
+    changed = 1;
+    for (int level = 0; level < REDACT_LEVELS && changed; level++) {
+      int even = in != a;
+      char *out = even ? a : b;
+      uint32_t *start = even ? start_a : start_b, *end = even ? end_a : end_b;
+      n = decode_once(in, n, out, in_start, in_end, start, end, &changed);
+      if (changed) mark_key(out, n, key, klen, start, end, mask);
+      in = out;
+      in_start = start;
+      in_end = end;
+    }
+    lua_settop(L, 4);
   }
-  luaL_addlstring(&b, pos, (size_t)(end - pos));
-  luaL_pushresult(&b);
+  luaL_buffinit(L, &buf);
+  for (size_t i = 0; i < len;) {
+    size_t j = i;
+    if (mask[i]) {
+      while (j < len && mask[j]) j++;
+      luaL_addlstring(&buf, rep, rlen);
+    } else {
+      while (j < len && !mask[j]) j++;
+      luaL_addlstring(&buf, s + i, j - i);
+    }
+    i = j;
+  }
+  luaL_pushresult(&buf);
   return 1;
 }
 
@@ -179,6 +372,22 @@ static int url_box_gc(lua_State *L) {
   return 0;
 }
 
+/* Pushes a new box with an empty CURLU. */
+static url_box *url_box_new(lua_State *L) {
+  url_box *b = lua_newuserdata(L, sizeof *b);
+  b->u = NULL;
+  b->out = NULL;
+  lua_newtable(L);
+  lua_pushcfunction(L, url_box_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  b->u = curl_url();
+  if (!b->u) {
+    luaL_error(L, "campaign: out of memory");
+  }
+  return b;
+}
+
 /* core.url(base [, path [, query]]) -> url | nil, message
  * base is parsed by curl and must be http or https; path is appended to the
  * base path; query is a list of {name, value} pairs, percent-encoded. */
@@ -189,17 +398,7 @@ static int core_url(lua_State *L) {
   char *part = NULL;
   CURLUcode rc;
   lua_settop(L, 3);
-  b = lua_newuserdata(L, sizeof *b);
-  b->u = NULL;
-  b->out = NULL;
-  lua_newtable(L);
-  lua_pushcfunction(L, url_box_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  b->u = curl_url();
-  if (!b->u) {
-    return luaL_error(L, "campaign: out of memory");
-  }
+  b = url_box_new(L);
   rc = curl_url_set(b->u, CURLUPART_URL, base, 0);
   if (rc != CURLUE_OK) {
     lua_pushnil(L);
@@ -239,7 +438,11 @@ static int core_url(lua_State *L) {
       luaL_checktype(L, -1, LUA_TTABLE);
       lua_rawgeti(L, -1, 1);
       lua_rawgeti(L, -2, 2);
-      lua_pushfstring(L, "%s=%s", luaL_checkstring(L, -2), luaL_checkstring(L, -1));
+      /* Strings only: a number would be written with 14 digits. */
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+        return luaL_error(L, "campaign: query names and values must be strings");
+      }
+      lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), lua_tostring(L, -1));
       rc = curl_url_set(b->u, CURLUPART_QUERY, lua_tostring(L, -1),
                         CURLU_APPENDQUERY | CURLU_URLENCODE);
       lua_pop(L, 4);
@@ -258,6 +461,47 @@ static int core_url(lua_State *L) {
   }
   b->out = part;
   lua_pushstring(L, part);
+  return 1;
+}
+
+/* core.url_parts(url) -> {scheme, host, port, user, query, fragment}
+ *                     | nil, message
+ * What curl reads in url: the host it connects to (IPv4 numbers normalised,
+ * IPv6 in brackets, lower case), and whether a user, a query or a fragment
+ * is present (true; absent parts are nil). */
+static int core_url_parts(lua_State *L) {
+  static const struct {
+    CURLUPart part;
+    const char *name;
+    int flag;   /* only whether it is there */
+  } parts[] = {{CURLUPART_SCHEME, "scheme", 0}, {CURLUPART_HOST, "host", 0},
+               {CURLUPART_PORT, "port", 0},     {CURLUPART_USER, "user", 1},
+               {CURLUPART_PASSWORD, "user", 1}, {CURLUPART_OPTIONS, "user", 1},
+               {CURLUPART_QUERY, "query", 1},   {CURLUPART_FRAGMENT, "fragment", 1}};
+  const char *url = luaL_checkstring(L, 1);
+  url_box *b;
+  CURLUcode rc;
+  lua_settop(L, 1);
+  b = url_box_new(L);
+  rc = curl_url_set(b->u, CURLUPART_URL, url, 0);
+  if (rc != CURLUE_OK) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "not a URL (%s)", curl_url_strerror(rc));
+    return 2;
+  }
+  lua_newtable(L);
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    if (curl_url_get(b->u, parts[i].part, &b->out, 0) == CURLUE_OK && b->out) {
+      if (parts[i].flag) {
+        lua_pushboolean(L, 1);
+      } else {
+        lua_pushstring(L, b->out);
+      }
+      lua_setfield(L, -2, parts[i].name);
+      curl_free(b->out);
+      b->out = NULL;
+    }
+  }
   return 1;
 }
 
@@ -292,6 +536,7 @@ static const luaL_Reg core_functions[] = {
     {"schema", core_schema},
     {"schemas", core_schemas},
     {"url", core_url},
+    {"url_parts", core_url_parts},
     {"sleep", core_sleep},
     {"now", core_now},
     {NULL, NULL},

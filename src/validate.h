@@ -81,6 +81,8 @@ struct vctx {
   int nerr;
   int max_errors;
   int passthrough;               /* unknown names pass (checked as JSON only) */
+  int cjson_numbers;             /* numbers are written by lua-cjson: refuse the
+                                  * ones it would round (see validate.c) */
   int depth;
   long values;                   /* values visited, and bytes of their text */
   size_t bytes;

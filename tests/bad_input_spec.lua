@@ -598,9 +598,16 @@ describe("bad input", function()
       end
       no_key(err)
       no_key(tostring(err))
+      -- A success body is the caller's own data: returned exactly as sent;
+      -- the hook that logs it sees it redacted.
+      local logged = {}
       local body = assert(answering("autocalls", { status = 200,
-        body = '{"echo":"' .. escaped .. '","u":"sk-test\\u002fSECRET+key="}' }):create(GOOD.autocalls))
-      no_key(body)
+        body = '{"echo":"' .. escaped .. '","u":"sk-test\\u002fSECRET+key="}' },
+        { on_response = function(info) logged[#logged + 1] = info end }):create(GOOD.autocalls))
+      assert.are.equal(KEY, body.echo)
+      assert.are.equal(KEY, body.u)
+      assert.are.equal(1, #logged)
+      no_key(logged)
     end)
 
     it("bodies of random bytes, huge bodies and odd headers give a well-formed outcome", function()

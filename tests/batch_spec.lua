@@ -119,7 +119,7 @@ describe("batches", function()
 
   it("gives the same results through a custom transport, one at a time", function()
     local n = 0
-    local t = campaign.client { provider = "vapi", api_key = "k", transport = function(req)
+    local t = campaign.client { provider = "vapi", api_key = "k-test-key-1", transport = function(req)
       n = n + 1
       return { status = 201, headers = {}, body = '{"id":"c-' .. n .. '","name":' ..
         require("cjson").encode(require("cjson").decode(req.body).name) .. '}' }

@@ -76,7 +76,7 @@ describe("campaign.client", function()
   end)
 
   it("keeps a base path and drops a trailing slash", function()
-    local c = campaign.client { provider = "smallest", api_key = "k",
+    local c = campaign.client { provider = "smallest", api_key = "k-test-key-1",
       base_url = "https://proxy.example.com/smallest/atoms/v1/" }
     assert.are.equal("https://proxy.example.com/smallest/atoms/v1/campaign/abc",
       assert(c:prepare("get", nil, "abc")).url)

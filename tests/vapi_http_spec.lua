@@ -159,7 +159,7 @@ describe("vapi over HTTP", function()
 
   it("retries when the connection is refused, then reports it", function()
     local port = emu.port
-    local closed = campaign.client { provider = "vapi", api_key = "k",
+    local closed = campaign.client { provider = "vapi", api_key = "k-test-key-1",
       base_url = "http://127.0.0.1:" .. (port == 65535 and port - 1 or port + 1) .. "/vapi",
       retry_delay = 0.01, max_retries = 2 }
     local _, err = closed:create(FIELDS)

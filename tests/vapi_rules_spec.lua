@@ -292,7 +292,7 @@ describe("vapi create", function()
       assert.is_nil(problem.message:find("did you mean", 1, true))
     end)
     it("pass with the passthrough client option, still checked as JSON", function()
-      local p = campaign.client { provider = "vapi", api_key = "k", passthrough = true }
+      local p = campaign.client { provider = "vapi", api_key = "k-test-key-1", passthrough = true }
       local _, body = check.accepts(p, "create", with(BASE, { newVapiField = { a = 1 } }))
       assert.are.same({ a = 1 }, body.newVapiField)
       check.rejects(p, "create", with(BASE, { newVapiField = { 1, nil, 3 } }), "newVapiField",
@@ -395,7 +395,7 @@ end)
 
 describe("vapi legacy routes", function()
   it("use the unversioned paths with legacy = true", function()
-    local l = campaign.client { provider = "vapi", api_key = "k", legacy = true }
+    local l = campaign.client { provider = "vapi", api_key = "k-test-key-1", legacy = true }
     assert.are.equal("https://api.vapi.ai/campaign", check.accepts(l, "create", BASE).url)
     assert.are.equal("https://api.vapi.ai/campaign/abc", check.accepts(l, "update", { name = "x" }, "abc").url)
   end)

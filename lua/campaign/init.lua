@@ -59,24 +59,37 @@ local function natural_less(a, b)
   return pa < pb
 end
 
+local redact_text
+
 local function validation_error(client, op, problems)
   local last = problems[#problems]
-  local more
-  -- The C core ends a long list with a summary entry that has no field.
+  local more, count
+  -- The C core ends a long list with a summary entry that has no field:
+  -- past 100 problems it only counts them.
   if last.field == "" and last.message:find("^and %d+ more problems$") then
     problems[#problems] = nil
     more = last.message
+    count = #problems + tonumber(more:match("%d+"))
+  end
+  count = count or #problems
+  -- A value quoted in a message may be the key, put in a field by mistake.
+  local key = client and secrets[client]
+  if key then
+    for _, p in ipairs(problems) do
+      p.field, p.message = redact_text(p.field, key), redact_text(p.message, key)
+    end
   end
   sort(problems, natural_less)
   local first = problems[1]
   local text = first.field ~= "" and (first.field .. " " .. first.message) or first.message
   local others = #problems - 1
   if more then
-    text = text .. format(" (%d more problems listed in err.errors, %s)", others, more)
+    text = text .. format(" (%d more listed in err.errors, and %d more problems only counted: "
+      .. "err.count = %d)", others, count - #problems, count)
   elseif others > 0 then
     text = text .. format(" (and %d more problem%s in err.errors)", others, others == 1 and "" or "s")
   end
-  return new_error(client, op, "validation", text, { errors = problems })
+  return new_error(client, op, "validation", text, { errors = problems, count = count })
 end
 
 local function single_problem(client, op, field, message)
@@ -86,20 +99,19 @@ end
 -- ---------------------------------------------------------------------------
 -- Requests
 
-local function redact_text(s, key)
+-- The key replaced wherever it is in s, as written or escaped (JSON's \/
+-- and \uXXXX, percent escapes): see core.redact.
+function redact_text(s, key)
   if type(s) ~= "string" or not key or key == "" then return s end
   return core_redact(s, key, REDACTED)
 end
 
--- A copy of a decoded body (depth = 0) or of response headers (depth = 1000:
--- names and values only) with the key replaced in every string. Decoded JSON
--- has no cycles and at most 1000 levels.
-local function redact_value(v, key, depth)
-  if type(v) == "string" then return redact_text(v, key) end
-  if type(v) ~= "table" or not key or key == "" or depth > 1000 then return v end
+-- A copy of response headers with the key replaced in names and values.
+local function redact_headers(headers, key)
+  if type(headers) ~= "table" then return headers end
   local out = {}
-  for k, x in next, v do
-    out[redact_value(k, key, depth + 1)] = redact_value(x, key, depth + 1)
+  for name, value in next, headers do
+    out[redact_text(name, key)] = redact_text(value, key)
   end
   return out
 end
@@ -112,9 +124,9 @@ local function redacted_headers(headers, client)
     local lname = name:lower()
     if lname == auth or lname == "authorization" or lname == "api-key"
       or lname == "x-api-key" then
-      copy[name] = REDACTED
+      copy[redact_text(name, client and secrets[client])] = REDACTED
     else
-      copy[name] = redact_text(value, client and secrets[client])
+      copy[redact_text(name, client and secrets[client])] = redact_text(value, client and secrets[client])
     end
   end
   return copy
@@ -131,7 +143,7 @@ local function request_text(req, client)
   local names = {}
   for name in pairs(headers) do names[#names + 1] = name end
   sort(names)
-  local lines = { req.method .. " " .. req.url }
+  local lines = { req.method .. " " .. redact_text(req.url, client and secrets[client]) }
   for _, name in ipairs(names) do lines[#lines + 1] = name .. ": " .. headers[name] end
   if req.body then
     lines[#lines + 1] = ""
@@ -183,13 +195,27 @@ local function check_id(client, op, id)
   return id
 end
 
+-- A number as the shortest text that reads back to it (a query value is
+-- text: it must name the same number); nil for NaN and infinities.
+local function number_text(v)
+  if v ~= v or v == math.huge or v == -math.huge then return nil end
+  if math.type and math.type(v) == "integer" then return format("%d", v) end
+  if v == floor(v) and v > -2^53 and v < 2^53 then return format("%d", v) end
+  for digits = 15, 17 do
+    local text = format("%." .. digits .. "g", v)
+    if tonumber(text) == v then return text end
+  end
+  return format("%.17g", v)
+end
+
 local function query_pairs(query)
   local list = {}
   -- Raw, as the validator read it: a __pairs must not change what is sent.
   for name, value in next, query do
     local v = value
     if type(v) == "number" then
-      v = (v == floor(v) and v > -1e15 and v < 1e15) and format("%d", v) or format("%.14g", v)
+      v = number_text(v)
+      if not v then return nil, name end
     elseif type(v) == "string" or type(v) == "boolean" then
       v = tostring(v)
     else
@@ -241,7 +267,7 @@ function Client:prepare(op, fields, id)
     local list, bad = query_pairs(query)
     if not list then
       return nil, single_problem(self, op, tostring(bad), "cannot be sent in a query string: "
-        .. "give a string, a number or a boolean")
+        .. "give a string, a finite number or a boolean")
     end
     local err
     url, err = core.url(url, "", list)
@@ -436,35 +462,40 @@ function Client:_outcome(op, resp, kind, message, sent, idempotent)
     return nil, err, true
   end
   local status = resp.status
-  local text = redact_text(resp.body, key)
-  local headers = redact_value(resp.headers, key, 1000)
   if status >= 200 and status < 300 then
+    -- A success body is the caller's own data: decoded exactly as sent.
+    local text = resp.body
     local decoded, ok = decode_body(text, self._decode)
     -- A JSON string, number, boolean or null is no campaign: success is a table.
     if ok and decoded ~= nil and type(decoded) ~= "table" then
       if BODY_EXPECTED[op] then ok = false else decoded = nil end
     end
     if not ok or (decoded == nil and BODY_EXPECTED[op]) then
-      return nil, new_error(self, op, "decode", format("HTTP %d with %s: the provider accepted "
+      local err = new_error(self, op, "decode", format("HTTP %d with %s: the provider accepted "
         .. "the request but its answer cannot be read", status,
         decoded == nil and "an empty body" or "a body that is not a JSON object or list"),
-        { status = status, body = text, headers = headers }), false
+        { status = status, body = redact_text(text, key),
+          headers = redact_headers(resp.headers, key) })
+      if not idempotent then
+        -- The provider acted: the campaign exists (or started), unseen.
+        err.outcome_unknown = true
+        err.message = err.message .. format(" (outcome unknown: the %s may have taken effect; "
+          .. "look before repeating it)", op)
+      end
+      return nil, err, false
     end
     if decoded == nil then decoded = {} end
-    -- JSON escapes ("\/" for "/", \u0041) hide the key from the check of the raw text.
-    if type(text) == "string" and text:find("\\", 1, true) then
-      decoded = redact_value(decoded, key, 0)
-    end
     local unwrap = self._unwrap
     if unwrap and type(decoded) == "table" and type(decoded[unwrap]) == "table" then
       decoded = decoded[unwrap]
     end
     return decoded
   end
+  -- An error body is shown in errors and logs: the key is taken out of the
+  -- text before anything reads it (escaped forms and any depth included).
+  local text = redact_text(resp.body, key)
+  local headers = redact_headers(resp.headers, key)
   local decoded = decode_body(text, self._decode)
-  if type(text) == "string" and text:find("\\", 1, true) then
-    decoded = redact_value(decoded, key, 0)
-  end
   local words, fields = provider_message(decoded)
   local line = format("HTTP %d %s", status, REASONS[status] or ""):gsub(" $", "")
   if words then
@@ -533,7 +564,8 @@ end
 function Client:_before_attempt(op, req, attempt)
   if self.on_request then
     call_hook(self.on_request, { provider = self.provider, op = op, attempt = attempt,
-      method = req.method, url = req.url, headers = redacted_headers(req.headers, self),
+      method = req.method, url = redact_text(req.url, secrets[self]),
+      headers = redacted_headers(req.headers, self),
       body = redact_text(req.body, secrets[self]) })
   end
 end
@@ -606,8 +638,12 @@ function Client:stop(id, opts) return self:_call("stop", nil, id, opts) end
 -- with `opts.template = true`. `fields` (default `{}`) is sent as given: the
 -- bodies are not published, so only JSON-ability is checked.
 function Client:attach_agent(campaign_id, fields, opts)
-  local op = (type(opts) == "table" and opts.template) and "attach_agent_template"
-    or "attach_agent"
+  local template = type(opts) == "table" and opts.template
+  if template ~= nil and type(template) ~= "boolean" then
+    error(format("campaign %s attach_agent: call option template must be true or false",
+      self.provider), 2)
+  end
+  local op = template and "attach_agent_template" or "attach_agent"
   if not self._ops[op] then
     return nil, new_error(self, op, "unsupported",
       format("%s has no call to attach an agent to a campaign", self.provider))
@@ -633,7 +669,7 @@ local function now() return core.now() end
 -- Runs prepared requests (requests[i] = req, or results[i] already set to
 -- the error that stopped it) through curl's multi interface, `concurrency`
 -- at a time, each with the retry rules of a single call.
-function Client:_many(op, requests, results, set, concurrency, on_progress)
+function Client:_run_many(op, requests, results, set, concurrency, on_progress)
   local total, done = #requests, 0
   local http = self._http
   if http then refuse_blocking(self) end
@@ -732,9 +768,25 @@ function Client:_many(op, requests, results, set, concurrency, on_progress)
   return results
 end
 
+-- One batch at a time per client: a batch started from on_progress or a
+-- hook would share the first one's transfers (and its ids).
+function Client:_many(op, requests, results, set, concurrency, on_progress)
+  self._in_batch = true
+  local ok, value = pcall(self._run_many, self, op, requests, results, set, concurrency,
+    on_progress)
+  self._in_batch = nil
+  if not ok then error(value, 0) end
+  return value
+end
+
 local function many(self, op, items, opts, level)
   if type(items) ~= "table" then
     error(format("campaign %s %s_many: the list must be a table", self.provider, op), level)
+  end
+  if self._in_batch then
+    error(format("campaign %s %s_many: a batch is already running on this client (from its "
+      .. "on_progress or a hook?): start the next one after it returns, or use another client",
+      self.provider, op), level)
   end
   local set = self:_settings(op, opts, level + 1, MANY_OPTIONS)
   opts = opts or {}
@@ -831,7 +883,24 @@ local function known_schemas()
   return schema_set
 end
 
-local LOOPBACK = { ["127.0.0.1"] = true, ["localhost"] = true, ["[::1]"] = true }
+-- Hosts whose bytes stay on this machine: 127.0.0.0/8, ::1 and localhost
+-- (which curl resolves to them itself). host is as curl reads it: IPv4
+-- numbers normalised ("127.1" is "127.0.0.1"), IPv6 in brackets.
+local function loopback(host)
+  host = host:lower()
+  return host == "localhost" or host == "[::1]" or host:find("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+-- Boolean options take booleans: "false", 0 or "no" would read as true.
+local BOOLEAN_OPTIONS = { "allow_http", "ssl_verify", "passthrough", "legacy", "allow_blocking" }
+
+-- Headers the transport writes itself, or that would only break a request.
+local OWN_HEADERS = { host = "Host", ["content-length"] = "Content-Length",
+  ["transfer-encoding"] = "Transfer-Encoding", connection = "Connection" }
+
+-- Shorter keys cannot be kept out of errors and logs without cutting
+-- ordinary words that happen to contain them.
+local MIN_KEY = 8
 
 --- Makes a client for one provider. Raises on wrong options.
 function M.client(opts)
@@ -858,6 +927,12 @@ function M.client(opts)
   check_number_option(opts, "max_retries", 0, 100)
   check_number_option(opts, "retry_delay", 0, 3600)
   check_number_option(opts, "max_retry_delay", 0, 86400)
+  for _, option in ipairs(BOOLEAN_OPTIONS) do
+    local v = opts[option]
+    if v ~= nil and type(v) ~= "boolean" then
+      error(format("campaign.client: %s must be true or false (got a %s)", option, type(v)), 2)
+    end
+  end
   local phase = not opts.transport and not opts.allow_blocking and blocking_phase()
   if phase then error("campaign.client: " .. format(BLOCKING, phase), 2) end
   for _, fn in ipairs({ "transport", "sleep", "on_request", "on_response", "json_decode" }) do
@@ -874,6 +949,11 @@ function M.client(opts)
       error("campaign.client: api_key contains CR, LF or NUL", 2)
     end
     if key == "" then key = nil end
+    if key and #key < MIN_KEY then
+      error(format("campaign.client: api_key is too short (%d characters; at least %d): "
+        .. "provider keys are longer, and a shorter one could not be told apart from "
+        .. "ordinary text when it is kept out of errors and logs", #key, MIN_KEY), 2)
+    end
   end
 
   local base_url = opts.base_url or provider.base_url
@@ -881,10 +961,29 @@ function M.client(opts)
   local base, url_err = core.url(base_url, "")
   if not base then error("campaign.client: " .. url_err, 2) end
   base = base:gsub("/$", "")
-  local host = base:match("^http://([^/:]+)") or base:match("^http://(%[[^%]]+%])")
-  if host and not LOOPBACK[host] and not opts.allow_http then
-    error("campaign.client: base_url must use https (plain http is only allowed for "
-      .. "loopback hosts, or with allow_http = true)", 2)
+  -- The URL is never quoted in these messages: it may hold a secret.
+  local parts = core.url_parts(base)
+  if parts.user then
+    error("campaign.client: base_url must not hold a user name or password (user:password@): "
+      .. "they would travel and be shown with every request; give the key as api_key", 2)
+  end
+  if parts.query or parts.fragment then
+    error("campaign.client: base_url must not have a query (?...) or a fragment (#...): "
+      .. "the routes are appended to its path", 2)
+  end
+  -- Plain http is allowed without allow_http only when the bytes stay on
+  -- this machine: to a loopback host, directly (never through a proxy).
+  local direct = false
+  if parts.scheme == "http" and not opts.allow_http then
+    if not loopback(parts.host) then
+      error("campaign.client: base_url must use https (plain http is only allowed for "
+        .. "loopback hosts, or with allow_http = true)", 2)
+    end
+    if opts.proxy ~= nil and opts.proxy ~= "" then
+      error("campaign.client: plain http to a loopback host through a proxy would carry the "
+        .. "key in clear text off this machine: use https, drop proxy, or set allow_http = true", 2)
+    end
+    direct = true
   end
 
   local ops = {}
@@ -907,9 +1006,9 @@ function M.client(opts)
     if type(opts.paths) ~= "table" then error("campaign.client: paths must be a table", 2) end
     for op, path in pairs(opts.paths) do
       if not ops[op] then error(format("campaign.client: paths.%s is not an operation", tostring(op)), 2) end
-      if type(path) ~= "string" or path:sub(1, 1) ~= "/" or path:find("[%c ]") then
+      if type(path) ~= "string" or path:sub(1, 1) ~= "/" or path:find("[%c ?#]") then
         error(format("campaign.client: paths.%s must be a string starting with / "
-          .. "(no spaces or control characters)", op), 2)
+          .. "(no spaces, control characters, ? or #)", op), 2)
       end
       ops[op].path = path
       if ops[op].unsupported then
@@ -932,23 +1031,44 @@ function M.client(opts)
   end
 
   local user_agent = opts.user_agent or ("lua-campaign/" .. M._VERSION)
-  local headers = {
-    Accept = "application/json",
-    ["User-Agent"] = user_agent,
-  }
-  if opts.headers ~= nil then
-    if type(opts.headers) ~= "table" then error("campaign.client: headers must be a table", 2) end
-    for hname, value in pairs(opts.headers) do
-      local problem = bad_header(hname, value)
-      if problem then error("campaign.client: " .. problem, 2) end
-      headers[hname] = value
-    end
-  end
   local problem = bad_header("User-Agent", user_agent)
   if problem then error("campaign.client: " .. problem, 2) end
-  if key then headers[provider.auth_header] = provider.auth_prefix .. key end
-  local body_headers = { ["Content-Type"] = "application/json" }
+  -- Header names are case-insensitive: one name, one header on the wire.
+  local headers, by_name = {}, {}
+  local function set_header(hname, value)
+    local lname = hname:lower()
+    if by_name[lname] then headers[by_name[lname]] = nil end
+    headers[hname], by_name[lname] = value, hname
+  end
+  set_header("Accept", "application/json")
+  set_header("User-Agent", user_agent)
+  if opts.headers ~= nil then
+    if type(opts.headers) ~= "table" then error("campaign.client: headers must be a table", 2) end
+    local given = {}
+    for hname, value in pairs(opts.headers) do
+      problem = bad_header(hname, value)
+      if problem then error("campaign.client: " .. problem, 2) end
+      local lname = hname:lower()
+      if OWN_HEADERS[lname] then
+        error(format("campaign.client: headers: %s is written by the transport and cannot be set",
+          OWN_HEADERS[lname]), 2)
+      end
+      if lname == provider.auth_header:lower() then
+        error(format("campaign.client: headers: %s carries the API key: give the key as api_key",
+          provider.auth_header), 2)
+      end
+      if given[lname] then
+        error(format("campaign.client: headers: %s is given twice (names are case-insensitive)",
+          hname), 2)
+      end
+      given[lname] = true
+      set_header(hname, value)
+    end
+  end
+  if key then set_header(provider.auth_header, provider.auth_prefix .. key) end
+  local body_headers = {}
   for hname, value in pairs(headers) do body_headers[hname] = value end
+  if not by_name["content-type"] then body_headers["Content-Type"] = "application/json" end
 
   local self = setmetatable({
     provider = name,
@@ -975,7 +1095,8 @@ function M.client(opts)
     self._http = core.http({
       ssl_verify = opts.ssl_verify ~= false,
       ca_file = opts.ca_file, ca_path = opts.ca_path,
-      proxy = opts.proxy, no_proxy = opts.no_proxy,
+      -- "": no proxy at all, not even one from the environment.
+      proxy = direct and "" or opts.proxy, no_proxy = opts.no_proxy,
       user_agent = user_agent, max_body = opts.max_body,
     })
   end

@@ -43,7 +43,8 @@ local READ_SIZE = 65536
 local RESENDABLE = { GET = true, HEAD = true, DELETE = true, OPTIONS = true }
 local BODY_METHODS = { POST = true, PUT = true, PATCH = true }
 -- Headers this transport writes itself.
-local OWN_HEADERS = { host = true, ["content-length"] = true, ["transfer-encoding"] = true }
+local OWN_HEADERS = { host = true, ["content-length"] = true, ["transfer-encoding"] = true,
+  connection = true }
 
 local function get_ngx()
   local ngx = rawget(_G, "ngx")
@@ -299,6 +300,9 @@ end
 function M.transport(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("campaign.openresty: options must be a table", 2) end
+  if opts.ssl_verify ~= nil and type(opts.ssl_verify) ~= "boolean" then
+    error("campaign.openresty: ssl_verify must be true or false", 2)
+  end
   local ngx = get_ngx()
   local verify = opts.ssl_verify ~= false
   local max_body = opts.max_body or DEFAULT_MAX_BODY

@@ -10,7 +10,8 @@
 --     number, responses an HTTP server could send), nothing raises and no
 --     metamethod of the input runs: the validator and lua-cjson read tables
 --     raw;
---   * the API key never shows in a request's tostring, an error or a body;
+--   * the API key never shows in a request's tostring or an error, in any form
+--     (a success body is the caller's own data, returned as sent);
 --   * every request handed to the transport is well formed (valid JSON body,
 --     header values without CR/LF, a URL that stays under the base).
 -- run returns a string describing a violation, or an integer summarising
@@ -28,7 +29,7 @@ D.KEY = KEY
 D.PROVIDERS = { "vapi", "smallest", "autocalls", "atlas" }
 D.CALLS = { "prepare", "create", "update", "get", "list", "delete", "start", "stop",
   "attach_agent", "oneshot_create", "oneshot_update", "client", "core_validate", "core_url",
-  "core_http" }
+  "core_http", "core_redact", "core_url_parts" }
 D.OPS = { "create", "update", "get", "list", "delete", "start", "stop", "attach_agent",
   "attach_agent_template" }
 D.OPTS_MODES = { "good", "mutate", "raw" }
@@ -227,13 +228,20 @@ end
 -- ---------------------------------------------------------------------------
 -- Checks
 
+-- The key as written and as a provider may echo it (JSON escapes).
+local KEY_FORMS = { KEY, "sk-fuzz\\/SECRET+key=", "sk-fuzz\\u002fSECRET+key=",
+  "sk-fuzz\\u002FSECRET+key=" }
+
 local function mentions_key(v, seen, depth)
   local tv = type(v)
   if tv == "string" then
     -- Once per string: a long one used in many places took seconds.
     local found = seen[v]
     if found == nil then
-      found = v:find(KEY, 1, true) ~= nil
+      found = false
+      for _, form in ipairs(KEY_FORMS) do
+        if v:find(form, 1, true) then found = true; break end
+      end
       seen[v] = found
     end
     return found
@@ -463,6 +471,36 @@ local function run_case(case)
       end
     end
     return outcome_hash(name, tostring(schema), "validation", nil, problems)
+  elseif name == "core_redact" then
+    -- Any text, any key: a string back, in linear time (a slow one is a
+    -- timeout), with no copy of the key left as written.
+    local text = type(id) == "string" and id or (type(case.opts) == "string" and case.opts or "")
+    local key = type(case.opts) == "string" and case.opts or (type(fields) == "string" and fields
+      or KEY)
+    local status, res = run_co(function() return core.redact(text, key, "[REDACTED]") end)
+    if status ~= "returned" then return "core.redact did not return: " .. tostring(res) end
+    local out = res[2]
+    if type(out) ~= "string" then return "core.redact returned a " .. type(out) end
+    -- A key made of the replacement's own characters can reappear around it.
+    if key ~= "" and not key:find("[%[%]REDACT]") and out:find(key, 1, true) then
+      return "core.redact left the key in the text"
+    end
+    if not text:find(key, 1, true) and not text:find("[\\%%]") and out ~= text then
+      return "core.redact changed a text without the key"
+    end
+    return out == text and 11 or 12
+  elseif name == "core_url_parts" then
+    local url = type(id) == "string" and id or (type(case.opts) == "string" and case.opts or "")
+    local status, res = run_co(function() return core.url_parts(url) end)
+    if status ~= "returned" then return "core.url_parts did not return: " .. tostring(res) end
+    local parts, msg = res[2], res[3]
+    if parts == nil then
+      return type(msg) == "string" and 13 or "core.url_parts returned nil without a message"
+    end
+    if type(parts) ~= "table" or type(parts.scheme) ~= "string" then
+      return "core.url_parts returned no scheme"
+    end
+    return 14
   elseif name == "core_url" then
     local status, res = run_co(function() return core.url(case.opts, id, fields) end)
     if status == "raised" then
@@ -653,9 +691,8 @@ local function run_case(case)
   if type(value) ~= "table" then
     return format("%s %s succeeded with a %s, not a table", provider, tostring(op), type(value))
   end
-  if key_check and mentions_key(value, {}, 0) then
-    return format("%s %s: the API key shows in the returned body", provider, tostring(op))
-  end
+  -- A success body is the caller's own data, returned as the provider sent
+  -- it: the key may show there (the rule covers errors, messages and hooks).
   return hash(name .. provider .. tostring(op) .. "ok")
 end
 

@@ -13,7 +13,8 @@ local PROVIDERS = { vapi = 0, smallest = 1, autocalls = 2, atlas = 3 }
 -- The order of driver.CALLS and driver.OPS.
 local CALLS = { prepare = 0, create = 1, update = 2, get = 3, list = 4, delete = 5, start = 6,
   stop = 7, attach_agent = 8, oneshot_create = 9, oneshot_update = 10, client = 11,
-  core_validate = 12, core_url = 13, core_http = 14 }
+  core_validate = 12, core_url = 13, core_http = 14, core_redact = 15,
+  core_url_parts = 16 }
 local OPS = { create = 0, update = 1, get = 2, list = 3, delete = 4, start = 5, stop = 6,
   attach_agent = 7, attach_agent_template = 8 }
 local MODES = { good = 0, mutate = 1, raw = 2 }
@@ -145,6 +146,13 @@ local OPTION_CASES = {
   { timout = 3 },
   { legacy = true },
   { passthrough = true, max_body = 0 },
+  { allow_http = "false", base_url = "http://example.com" },
+  { base_url = "http://127.0.0.1:x@api.example.com" },
+  { base_url = "https://api.example.com/v1?x=1#f" },
+  { base_url = "http://[::1]:8080/v" },
+  { headers = { ["user-agent"] = "x", ["X-A"] = "1", ["x-a"] = "2" } },
+  { headers = { authorization = "Bearer other", Connection = "close" } },
+  { api_key = "short" },
 }
 for i, opts in ipairs(OPTION_CASES) do
   seed(string.format("opts-%02d", i),
@@ -170,6 +178,16 @@ seed("http-1", case(0, CALLS.core_http, 0, MODES.good, 0,
   { method = "POST", headers = { A = "b" }, body = "{}" }, nil, nil, { RESPONSES[1] }))
 seed("http-2", case(0, CALLS.core_http, 0, MODES.good, 0, { user_agent = "x" },
   { method = "GET", timeout = 0 / 0, connect_timeout = -1 / 0 }, nil, nil, { RESPONSES[1] }))
+
+-- campaign.core.redact (text in id, key in opts) and campaign.core.url_parts.
+seed("redact-1", case(0, CALLS.core_redact, 0, MODES.good, 0, "Ke/y+=9",
+  nil, '{"m":"Ke\\/y+=9 \\u004be\\/y%2B=9 \\\\u004Be/y+=9","x":"%4Be/y+=9"}', nil, { RESPONSES[1] }))
+seed("redact-2", case(0, CALLS.core_redact, 0, MODES.good, 0, "k",
+  nil, "kkk\\u006b\\ud83d\\ude00%6", nil, { RESPONSES[1] }))
+seed("url-parts-1", case(0, CALLS.core_url_parts, 0, MODES.good, 0, nil, nil,
+  "http://127.0.0.1:x@api.example.com/?q#f", nil, { RESPONSES[1] }))
+seed("url-parts-2", case(0, CALLS.core_url_parts, 0, MODES.good, 0, nil, nil,
+  "http://[::1]:8080/v", nil, { RESPONSES[1] }))
 
 os.execute("mkdir -p '" .. dir .. "'")
 for _, s in ipairs(seeds) do
