@@ -379,4 +379,22 @@ describe("numbers in the command-line tool's JSON input", function()
     assert.are.equal(0.1, vars.rate)
   end)
 
+  it("refuses a number the JSON reader would change before anything checks it", function()
+    -- lua-cjson reads the nearest double: 0.10000000000000000001 became 0.1, and was sent.
+    for _, text in ipairs { "0.10000000000000000001", "12345678901234567890", "9007199254740993",
+      "1e400", "-4.9406564584124654e-325" } do
+      local code, out = dry_run(HEAD .. '\n"assistantOverrides":{"variableValues":{"x":' .. text .. '}}}')
+      assert.are.equal(2, code, out)
+      local path = dir .. "/c.json"
+      local _, err = proc.sh("cd " .. proc.shquote(ROOT) .. " && env -u VAPI_API_KEY " .. proc.LUA
+        .. " bin/campaign create --provider vapi --check " .. proc.shquote(path) .. " 2>&1 >/dev/null")
+      assert.truthy(err:find("line 2: the number " .. text .. " cannot be read exactly", 1, true), err)
+    end
+    for _, text in ipairs { "0.1", "1.5e-7", "-0.0", "100", "1E2", "0.000", "12345678901234" } do
+      local code, out = dry_run(HEAD .. '"assistantOverrides":{"variableValues":{"x":' .. text
+        .. ',"s":"9007199254740993 in a string"}}}')
+      assert.are.equal(0, code, text .. ": " .. out)
+      assert.are.equal(tonumber(text), cjson.decode(out).body.assistantOverrides.variableValues.x)
+    end
+  end)
 end)
