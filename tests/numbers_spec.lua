@@ -10,7 +10,6 @@ local cjson = require "cjson"
 local check = require "helpers.check"
 local proc = require "helpers.proc"
 local core = require "campaign.core"
-local providers = require "campaign.providers"
 
 local with = check.with
 local KEY = "a-test-key-12345678"
