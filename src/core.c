@@ -164,22 +164,28 @@ static size_t put_utf8(long cp, unsigned char out[4]) {
   return 4;
 }
 
+/* The escapes a text may hide a key behind: JSON's, and percent escapes. */
+#define ESC_JSON 1
+#define ESC_PERCENT 2
+
 /* One unit of the text s (n bytes) at i, as a provider may have escaped the
  * key in it: a JSON escape (\" \\ \/ \b \f \n \r \t, \uXXXX, surrogate pairs
  * as one code point; code points written as UTF-8), a percent escape (%XX),
- * or a plain byte. Writes the bytes the unit stands for to out and returns
- * their number; *used is the unit's length in s. */
-static size_t text_unit(const char *s, size_t i, size_t n, unsigned char out[4], size_t *used) {
+ * or a plain byte; kinds says which escapes are read. Writes the bytes the
+ * unit stands for to out and returns their number; *used is the unit's
+ * length in s. */
+static size_t text_unit(const char *s, size_t i, size_t n, int kinds, unsigned char out[4],
+                        size_t *used) {
   static const char names[] = "\"\\/bfnrt", plain[] = "\"\\/\b\f\n\r\t";
   unsigned char c = (unsigned char)s[i];
   *used = 1;
-  if (c == '%' && n - i >= 3 && hexval((unsigned char)s[i + 1]) >= 0 &&
+  if ((kinds & ESC_PERCENT) && c == '%' && n - i >= 3 && hexval((unsigned char)s[i + 1]) >= 0 &&
       hexval((unsigned char)s[i + 2]) >= 0) {
     out[0] = (unsigned char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
     *used = 3;
     return 1;
   }
-  if (c == '\\' && n - i >= 2) {
+  if ((kinds & ESC_JSON) && c == '\\' && n - i >= 2) {
     const char *simple = s[i + 1] ? strchr(names, s[i + 1]) : NULL;
     if (simple) {
       out[0] = (unsigned char)plain[simple - names];
@@ -215,14 +221,14 @@ static size_t text_unit(const char *s, size_t i, size_t n, unsigned char out[4],
  * text (in's own maps say where in's bytes came from; NULL for the original
  * itself). Returns the length of out; *changed is whether any escape was
  * decoded. */
-static size_t decode_once(const char *in, size_t n, char *out, const uint32_t *in_start,
-                          const uint32_t *in_end, uint32_t *start, uint32_t *end,
-                          int *changed) {
+static size_t decode_once(const char *in, size_t n, int kinds, char *out,
+                          const uint32_t *in_start, const uint32_t *in_end, uint32_t *start,
+                          uint32_t *end, int *changed) {
   size_t len = 0, used;
   *changed = 0;
   for (size_t i = 0; i < n; i += used) {
     unsigned char bytes[4];
-    size_t k = text_unit(in, i, n, bytes, &used);
+    size_t k = text_unit(in, i, n, kinds, bytes, &used);
     if (used > 1) *changed = 1;
     for (size_t j = 0; j < k; j++) {
       out[len + j] = (char)bytes[j];
@@ -258,42 +264,82 @@ static int mark_key(const char *text, size_t n, const char *key, size_t klen,
   return found;
 }
 
+/* Scratch space for the decoded levels of a text of len bytes, and the maps
+ * back to it (NULL when only looking). */
+typedef struct levels {
+  char *a, *b;
+  uint32_t *start_a, *end_a, *start_b, *end_b;
+} levels;
+
+/* Decodes s over and over with the escapes of kinds (up to REDACT_LEVELS
+ * times, while anything changes), looking for key in each level. With a
+ * mask (and the maps of lv), marks where in s each occurrence comes from;
+ * without, stops at the first. Returns whether key was found. */
+static int search_levels(const char *s, size_t len, const char *key, size_t klen, int kinds,
+                         const levels *lv, char *mask) {
+  const char *in = s;
+  const uint32_t *in_start = NULL, *in_end = NULL;
+  size_t n = len;
+  int changed = 1, found = 0;
+  for (int level = 0; level < REDACT_LEVELS && changed; level++) {
+    int even = in != lv->a;
+    char *out = even ? lv->a : lv->b;
+    uint32_t *start = mask ? (even ? lv->start_a : lv->start_b) : NULL;
+    uint32_t *end = mask ? (even ? lv->end_a : lv->end_b) : NULL;
+    n = decode_once(in, n, kinds, out, in_start, in_end, start, end, &changed);
+    if (changed && mark_key(out, n, key, klen, start, end, mask)) {
+      found = 1;
+      if (!mask) break;
+    }
+    in = out;
+    in_start = start;
+    in_end = end;
+  }
+  return found;
+}
+
 /* core.redact(s, secret, replacement) -> s with every occurrence of secret
- * replaced: as written, and as a provider may have escaped it (JSON's \/,
- * \uXXXX and the other escapes, percent escapes, in any mix, and escaped
- * again up to REDACT_LEVELS times). A run of text that is secret (or several
- * secrets side by side) becomes one replacement; s itself when the secret
- * is not in it.
+ * replaced: as written, and as a provider may have escaped it. Three readings
+ * are searched, each decoded again up to REDACT_LEVELS times: JSON's escapes
+ * alone (\/, \uXXXX and the others, as lua-cjson reads them), percent escapes
+ * alone (as a URL decoder reads them), and both in any mix; one reading alone
+ * is not enough, since "%4f..." before a key is a percent escape that eats
+ * its first character in the mixed reading, not in JSON's. A run of text
+ * that is secret (or several secrets side by side) becomes one replacement;
+ * s itself when the secret is not in it. A text too long to map (4 GiB)
+ * becomes the replacement as a whole.
  * Linear in the length of s (memmem is glibc's two-way search): each level
  * is a decoded copy searched once. Where the secret shows nowhere (the
- * common case) that is all; else the levels are made again with maps back
- * to s, at 9 bytes per byte of s, and the bytes they cover are replaced. */
+ * common case) that is all, in two copies of s; else the levels are made
+ * again with maps back to s (19 bytes per byte of s in all) and the bytes
+ * they cover are replaced. */
 static int core_redact(lua_State *L) {
-  size_t len, klen, rlen, n;
+  static const int readings[] = {ESC_JSON, ESC_PERCENT, ESC_JSON | ESC_PERCENT};
+  size_t len, klen, rlen;
   const char *s = luaL_checklstring(L, 1, &len);
   const char *key = luaL_checklstring(L, 2, &klen);
   const char *rep = luaL_checklstring(L, 3, &rlen);
-  int found, escaped, changed = 1;
-  char *a, *b, *mask;
-  uint32_t *start_a, *end_a, *start_b, *end_b;
+  int found, escaped;
+  char *mask;
+  levels lv;
   luaL_Buffer buf;
   lua_settop(L, 3);
-  if (klen == 0 || klen > len || len > UINT32_MAX) {
+  if (klen == 0 || klen > len) {
     lua_settop(L, 1);
+    return 1;
+  }
+  if (len > UINT32_MAX) {
+    lua_settop(L, 3);
     return 1;
   }
   found = mark_key(s, len, key, klen, NULL, NULL, NULL);
   escaped = memchr(s, '\\', len) != NULL || memchr(s, '%', len) != NULL;
   if (!found && escaped) {
-    const char *in = s;
-    a = lua_newuserdata(L, len);
-    b = lua_newuserdata(L, len);
-    n = len;
-    for (int level = 0; level < REDACT_LEVELS && changed && !found; level++) {
-      char *out = in == a ? b : a;
-      n = decode_once(in, n, out, NULL, NULL, NULL, NULL, &changed);
-      found = changed && mark_key(out, n, key, klen, NULL, NULL, NULL);
-      in = out;
+    memset(&lv, 0, sizeof lv);
+    lv.a = lua_newuserdata(L, len);
+    lv.b = lua_newuserdata(L, len);
+    for (size_t r = 0; r < sizeof readings / sizeof readings[0] && !found; r++) {
+      found = search_levels(s, len, key, klen, readings[r], &lv, NULL);
     }
     lua_settop(L, 3);
   }
@@ -305,25 +351,14 @@ static int core_redact(lua_State *L) {
   memset(mask, 0, len);
   mark_key(s, len, key, klen, NULL, NULL, mask);
   if (escaped) {
-    const char *in = s;
-    const uint32_t *in_start = NULL, *in_end = NULL;
-    a = lua_newuserdata(L, len);
-    b = lua_newuserdata(L, len);
-    start_a = lua_newuserdata(L, len * sizeof *start_a);
-    end_a = lua_newuserdata(L, len * sizeof *end_a);
-    start_b = lua_newuserdata(L, len * sizeof *start_b);
-    end_b = lua_newuserdata(L, len * sizeof *end_b);
-    n = len;
-    changed = 1;
-    for (int level = 0; level < REDACT_LEVELS && changed; level++) {
-      int even = in != a;
-      char *out = even ? a : b;
-      uint32_t *start = even ? start_a : start_b, *end = even ? end_a : end_b;
-      n = decode_once(in, n, out, in_start, in_end, start, end, &changed);
-      if (changed) mark_key(out, n, key, klen, start, end, mask);
-      in = out;
-      in_start = start;
-      in_end = end;
+    lv.a = lua_newuserdata(L, len);
+    lv.b = lua_newuserdata(L, len);
+    lv.start_a = lua_newuserdata(L, len * sizeof *lv.start_a);
+    lv.end_a = lua_newuserdata(L, len * sizeof *lv.end_a);
+    lv.start_b = lua_newuserdata(L, len * sizeof *lv.start_b);
+    lv.end_b = lua_newuserdata(L, len * sizeof *lv.end_b);
+    for (size_t r = 0; r < sizeof readings / sizeof readings[0]; r++) {
+      search_levels(s, len, key, klen, readings[r], &lv, mask);
     }
     lua_settop(L, 4);
   }

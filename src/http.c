@@ -603,6 +603,12 @@ static void request_attach(lua_State *L, transfer *t, const request *rq, box *b)
   t->sends = 0;
   t->resend_blocked = 0;
   curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, t->no_resend ? STALE_AFTER : DEFAULT_MAXAGE);
+#if LIBCURL_VERSION_NUM < 0x075000
+  /* No CURLOPT_PREREQFUNCTION to refuse a second sending of a request
+   * without a body: such a request goes over a new connection, where curl
+   * never sends it again. */
+  curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, (t->no_resend && !rq->body) ? 1L : 0L);
+#endif
   t->overflow = 0;
   t->errbuf[0] = '\0';
 }

@@ -209,6 +209,13 @@ describe("campaign (the command-line tool), what it never prints", function()
       assert.are.equal(2, r.code, r.err)
       assert.truthy(has(r.err, "word.lua:1: attempt to index "), r.err)
       assert.truthy(has(r.err, "[not shown]"), r.err)
+      -- A token in single quotes is quoted by Lua in quotes: ''token''.
+      r = call({ "create", file("quoted.lua", "'" .. SECRET .. "'\n") })
+      assert.are.equal(2, r.code, r.err)
+      assert.are.equal("campaign: " .. tmp .. "/quoted.lua:1: unexpected symbol near [not shown]\n", r.err)
+      r = call({ "create", file("open.lua", "x = '" .. SECRET .. "\n") })
+      assert.are.equal(2, r.code, r.err)
+      assert.are.equal("campaign: " .. tmp .. "/open.lua:1: unfinished string near [not shown]\n", r.err)
       r = call({ "create", file("os.lua", "os.exit(3)\nreturn {}") })
       assert.are.equal(2, r.code, r.err)
       assert.truthy(has(r.err, "os.lua:1: attempt to index ") and has(r.err, "'os'"), r.err)
@@ -240,8 +247,27 @@ describe("campaign (the command-line tool), what it never prints", function()
       e = json_of(r).error
       assert.are.equal(3, #e.errors)
       assert.are.equal("status", e.errors[3].field)
+      -- A number the rules quote back as converted, not as typed.
+      for _, typed in ipairs { "4111111111111111.0", "04111111111111111", "4.111111111111111e15" } do
+        r = call({ "list", "--check", "--query", "limit=" .. typed })
+        assert.are.equal(2, r.code, r.err)
+        assert.is_nil(r.err:find("4111111111", 1, true), r.err)
+        assert.is_nil(r.out:find("4111111111", 1, true), r.out)
+        assert.truthy(has(r.err, "(got the --query value)"), r.err)
+      end
       assert.are.equal(0, emu:stats().requests)
     end)
+  end)
+
+  it("prints the numbers of a success body as the provider wrote them", function()
+    -- dkjson writes 14 digits (tostring): 0.30000000000000004 came out as 0.3.
+    emu:fault { provider = "vapi", method = "GET", status = 200,
+      body = '{"id":"c1","n":0.30000000000000004,"big":123456789012345,"small":1e-300}' }
+    local r = call({ "get", "--id", "c1" })
+    assert.are.equal(0, r.code, r.err)
+    assert.truthy(has(r.out, '"n":0.30000000000000004'), r.out)
+    assert.truthy(has(r.out, '"big":123456789012345'), r.out)
+    assert.truthy(has(r.out, '"small":1e-300'), r.out)
   end)
 
   describe("the key", function()

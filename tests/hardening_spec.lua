@@ -97,8 +97,10 @@ describe("hardening", function()
     end)
 
     it("refuses plain http to hosts that only look local", function()
+      -- curl reads no address in "127.0.0.256": it looks the name up.
       for _, url in ipairs { "http://127.0.0.1.example.com/", "http://localhost.example.com/",
-        "http://[::ffff:7f00:1]/", "http://10.0.0.1/", "http://0.0.0.0/" } do
+        "http://[::ffff:7f00:1]/", "http://10.0.0.1/", "http://0.0.0.0/", "http://127.0.0.256/",
+        "http://127.0.0.999:1/", "http://127.1.2.99999/" } do
         raises("must use https", function()
           campaign.client { provider = "vapi", api_key = KEY, base_url = url }
         end)
@@ -107,7 +109,7 @@ describe("hardening", function()
 
     it("takes loopback in the forms curl reads as loopback", function()
       for _, url in ipairs { "http://127.0.0.1:1/v", "http://127.1:1/v", "http://LOCALHOST:1/v",
-        "http://127.0.0.2:1/v", "http://[::1]:1/v" } do
+        "http://127.0.0.01:1/v", "http://127.0.0.2:1/v", "http://[::1]:1/v" } do
         local c = campaign.client { provider = "vapi", api_key = KEY, base_url = url }
         assert.is_truthy(tostring(c):find("http://", 1, true))
       end
@@ -386,7 +388,53 @@ describe("hardening", function()
       end
     end)
 
+    it("hides the key behind a percent sign, and a key holding a percent escape", function()
+      -- "%4f..." is a percent escape to a URL decoder, not to JSON: read both ways.
+      local uuid = "4f3c2a1b-9d8e-4c7b-a6f5-0e1d2c3b4a59"
+      emu:set_keys { vapi = uuid }
+      emu:fault { provider = "vapi", method = "GET", status = 401,
+        body = '{"message":"invalid key %' .. uuid:sub(1, -2) .. '\\u0039"}' }
+      local c = campaign.client { provider = "vapi", api_key = uuid, base_url = emu:url("vapi"),
+        max_retries = 0 }
+      local _, err = c:get("abc")
+      assert.are.equal(401, err.status)
+      assert_no_key(err, uuid)
+      assert.are.equal("invalid key %[REDACTED]", err.body.message)
+      local core = require "campaign.core"
+      assert.are.equal('"[R]"', core.redact('"abc\\/%41defgh"', "abc/%41defgh", "[R]"))
+    end)
+
+    it("hides the part of the key a message cuts short", function()
+      local uuid = "4f3c2a1b-9d8e-4c7b-a6f5-0e1d2c3b4a59"
+      local c = campaign.client { provider = "vapi", api_key = uuid }
+      local _, err = c:prepare("create", { name = "x", assistantId = "a", phoneNumberId = "p",
+        customers = { { number = "+14155550101" } }, ["Authorization_Bearer_" .. uuid] = 1 })
+      assert.are.equal("validation", err.kind)
+      for _, s in ipairs(strings_of(err)) do assert.is_nil(s:find(uuid:sub(1, 8), 1, true), s) end
+      _, err = c:get(("k"):rep(40) .. uuid .. "/")
+      assert.are.equal("validation", err.kind)
+      for _, s in ipairs(strings_of(err)) do assert.is_nil(s:find(uuid:sub(1, 8), 1, true), s) end
+    end)
+
+    it("hides the key in header values a transport gives as lists", function()
+      local logged
+      local c = campaign.client { provider = "vapi", api_key = KEY, max_retries = 0,
+        on_response = function(info) logged = info end,
+        transport = function()
+          return { status = 401, headers = { ["x-echo"] = { "Bearer " .. KEY, { KEY } } }, body = "{}" }
+        end }
+      local _, err = c:get("abc")
+      assert.are.equal(401, err.status)
+      assert_no_key(err)
+      assert_no_key(logged)
+      assert.are.equal("Bearer [REDACTED]", err.headers["x-echo"][1])
+    end)
+
     it("tostring of a request and of the client never show the key", function()
+      local url_key = "hardening-url-safe-key-42"
+      local path_key = campaign.client { provider = "vapi", api_key = url_key,
+        base_url = "https://gw.example.com/" .. url_key }
+      assert.is_nil(tostring(path_key):find(url_key, 1, true), tostring(path_key))
       local c = client()
       local req = assert(c:prepare("create", { name = KEY, assistantId = "a", phoneNumberId = "p",
         customers = { { number = "+14155550101" } } }))

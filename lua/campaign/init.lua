@@ -99,34 +99,78 @@ end
 -- ---------------------------------------------------------------------------
 -- Requests
 
--- The key replaced wherever it is in s, as written or escaped (JSON's \/
--- and \uXXXX, percent escapes): see core.redact.
-function redact_text(s, key)
-  if type(s) ~= "string" or not key or key == "" then return s end
-  return core_redact(s, key, REDACTED)
+-- Where a message cuts what it quotes ("..." after 48 or 60 characters),
+-- the piece of the key at the cut: at least MIN_CUT characters of the key's
+-- start before "...", or of its end after.
+local MIN_CUT = 4
+local function redact_cuts(s, key)
+  local out, pos = {}, 1
+  while true do
+    local i = s:find("...", pos, true)
+    if not i then break end
+    local before = s:sub(pos, i - 1)
+    for k = math.min(#key - 1, #before), MIN_CUT, -1 do
+      if before:sub(-k) == key:sub(1, k) then
+        before = before:sub(1, -k - 1) .. REDACTED
+        break
+      end
+    end
+    out[#out + 1] = before
+    out[#out + 1] = "..."
+    pos = i + 3
+    local after = s:sub(pos, pos + #key - 2)
+    for k = #after, MIN_CUT, -1 do
+      if after:sub(1, k) == key:sub(-k) then
+        out[#out + 1] = REDACTED
+        pos = pos + k
+        break
+      end
+    end
+  end
+  out[#out + 1] = s:sub(pos)
+  return concat(out)
 end
 
--- A copy of response headers with the key replaced in names and values.
-local function redact_headers(headers, key)
-  if type(headers) ~= "table" then return headers end
+-- The key replaced wherever it is in s, as written or escaped (JSON's \/
+-- and \uXXXX, percent escapes): see core.redact; and its cut pieces.
+function redact_text(s, key)
+  if type(s) ~= "string" or not key or key == "" then return s end
+  s = core_redact(s, key, REDACTED)
+  if s:find("...", 1, true) then s = redact_cuts(s, key) end
+  return s
+end
+
+-- A copy of v with the key replaced in every string, names included: for
+-- headers, whose values a custom transport may give as lists.
+local function redact_value(v, key, depth)
+  if type(v) == "string" then return redact_text(v, key) end
+  if type(v) ~= "table" then return v end
+  if depth > 8 then return REDACTED end
   local out = {}
-  for name, value in next, headers do
-    out[redact_text(name, key)] = redact_text(value, key)
+  for name, value in next, v do
+    out[redact_value(name, key, depth + 1)] = redact_value(value, key, depth + 1)
   end
   return out
+end
+
+local function redact_headers(headers, key)
+  if type(headers) ~= "table" or not key then return headers end
+  return redact_value(headers, key, 0)
 end
 
 -- A printable copy with the credentials hidden.
 local function redacted_headers(headers, client)
   local copy = {}
+  if type(headers) ~= "table" then return copy end
   local auth = client and providers[client.provider].auth_header:lower()
-  for name, value in pairs(headers) do
-    local lname = name:lower()
+  for name, value in next, headers do
+    local lname = type(name) == "string" and name:lower()
     if lname == auth or lname == "authorization" or lname == "api-key"
       or lname == "x-api-key" then
       copy[redact_text(name, client and secrets[client])] = REDACTED
     else
-      copy[redact_text(name, client and secrets[client])] = redact_text(value, client and secrets[client])
+      copy[redact_text(name, client and secrets[client])] = redact_value(value,
+        client and secrets[client], 1)
     end
   end
   return copy
@@ -235,7 +279,7 @@ local PASSTHROUGH_ON, PASSTHROUGH_OFF = { passthrough = true }, { passthrough = 
 local Client = {}
 Client.__index = Client
 Client.__tostring = function(c)
-  return format("campaign.client(%s, %s)", c.provider, c.base_url)
+  return format("campaign.client(%s, %s)", c.provider, redact_text(c.base_url, secrets[c]))
 end
 
 --- Builds the request an operation would send, without sending it.
@@ -888,7 +932,17 @@ end
 -- numbers normalised ("127.1" is "127.0.0.1"), IPv6 in brackets.
 local function loopback(host)
   host = host:lower()
-  return host == "localhost" or host == "[::1]" or host:find("^127%.%d+%.%d+%.%d+$") ~= nil
+  if host == "localhost" or host == "[::1]" then return true end
+  -- Four numbers of 0 to 255 written plainly: curl made an address of it.
+  -- Anything else ("127.0.0.256") is a name it would look up.
+  local a, b, c, d = host:match("^(127)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return false end
+  for _, part in ipairs { b, c, d } do
+    if #part > 3 or tonumber(part) > 255 or (#part > 1 and part:sub(1, 1) == "0") then
+      return false
+    end
+  end
+  return true
 end
 
 -- Boolean options take booleans: "false", 0 or "no" would read as true.
