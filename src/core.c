@@ -228,7 +228,19 @@ static size_t decode_once(const char *in, size_t n, int kinds, char *out,
   *changed = 0;
   for (size_t i = 0; i < n; i += used) {
     unsigned char bytes[4];
-    size_t k = text_unit(in, i, n, kinds, bytes, &used);
+    size_t k;
+    if (!start) {
+      /* Only looking: a run without escapes is copied whole. */
+      size_t j = i;
+      while (j < n && in[j] != '\\' && in[j] != '%') j++;
+      if (j > i) {
+        memcpy(out + len, in + i, j - i);
+        len += j - i;
+        used = j - i;
+        continue;
+      }
+    }
+    k = text_unit(in, i, n, kinds, bytes, &used);
     if (used > 1) *changed = 1;
     for (size_t j = 0; j < k; j++) {
       out[len + j] = (char)bytes[j];
