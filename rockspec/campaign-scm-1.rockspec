@@ -41,6 +41,7 @@ build = {
       ["campaign.templates"] = "lua/campaign/templates.lua",
       ["campaign.windows"] = "lua/campaign/windows.lua",
       ["campaign.openresty"] = "lua/campaign/openresty.lua",
+      ["campaign.pace"] = "lua/campaign/pace.lua",
    },
    install = {
       bin = { campaign = "bin/campaign" },

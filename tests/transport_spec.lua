@@ -191,12 +191,20 @@ describe("transport faults", function()
       assert.are.equal(1, emu:count { provider = "smallest" })
     end)
 
-    it("per-call max_retries", function()
+    it("per-call max_wait for 429s, max_retries for the rest", function()
+      -- A 429 is the provider's pace: max_retries does not count it, max_wait bounds it.
       emu:fault { provider = "vapi", method = "POST", status = 429, times = -1 }
-      local _, err = c:create(FIELDS, { max_retries = 0 })
+      local _, err = c:create(FIELDS, { max_retries = 0, max_wait = 0 })
       check_err(err)
       assert.are.equal(1, err.attempts)
       assert.are.equal(1, emu:count { method = "POST" })
+      emu:clear_faults()
+      local id = assert(c:create(FIELDS)).id
+      emu:fault { provider = "vapi", method = "GET", status = 500, times = -1 }
+      _, err = c:get(id, { max_retries = 0 })
+      check_err(err)
+      assert.are.equal(1, err.attempts)
+      assert.are.equal(1, emu:count { method = "GET" })
     end)
   end)
 

@@ -5,6 +5,7 @@
 local core = require "campaign.core"
 local core_encode, core_redact = core.encode, core.redact
 local providers = require "campaign.providers"
+local pace_new = require("campaign.pace").new
 local cjson = require("cjson").new()
 local cjson_encode = cjson.encode
 
@@ -48,6 +49,8 @@ local function new_error(client, op, kind, message, extra)
   return setmetatable(e, Error)
 end
 M.Error = Error
+
+local function is_error(value) return getmetatable(value) == Error end
 
 -- "customers[10]" sorts after "customers[9]".
 local function natural_less(a, b)
@@ -556,7 +559,7 @@ function Client:_outcome(op, resp, kind, message, sent, idempotent)
   -- 429, and a 503 that says when to come back, mean the request was not
   -- processed; 500/502/503/504 may come after the provider acted.
   if status == 429 or (status == 503 and after) then
-    return nil, err, true, after
+    return nil, err, true, after, true
   elseif RETRY_STATUS_IDEMPOTENT[status] then
     if idempotent then return nil, err, true, after end
     err.outcome_unknown = true
@@ -566,7 +569,7 @@ end
 
 -- The ranges of the client options of the same names.
 local CALL_OPTIONS = { timeout = { 0.001, 86400 }, connect_timeout = { 0.001, 86400 },
-  max_retries = { 0, 100 } }
+  max_retries = { 0, 100 }, max_wait = { 0, 86400 } }
 
 local function call_hook(hook, info)
   if hook then pcall(hook, info) end
@@ -581,12 +584,12 @@ function Client:_settings(op, opts, level, extra)
   for name in pairs(opts) do
     if not CALL_OPTIONS[name] and not (extra and extra[name]) then
       error(format("campaign %s %s: unknown call option %s (known: connect_timeout, "
-        .. "max_retries, timeout%s)", self.provider, op, tostring(name),
+        .. "max_retries, max_wait, timeout%s)", self.provider, op, tostring(name),
         extra and ", concurrency, on_progress" or ""), level)
     end
   end
   local set = { timeout = opts.timeout, connect_timeout = opts.connect_timeout,
-    max_retries = opts.max_retries }
+    max_retries = opts.max_retries, max_wait = opts.max_wait }
   -- Checked as the client's are: a max_retries of 1e9 would retry for ever.
   for name, range in pairs(CALL_OPTIONS) do
     local v = set[name]
@@ -614,47 +617,114 @@ function Client:_before_attempt(op, req, attempt)
   end
 end
 
--- Interprets one attempt's result: the body, or the error and how long to
--- wait before the next attempt (nil: no more attempts).
-function Client:_after_attempt(op, set, attempt, started, resp, kind, message, sent)
-  local body, err, retry, wait = self:_outcome(op, resp, kind, message, sent, set.idempotent)
-  local delay
+-- The client's clock for its pace and waits: monotonic, and moved on by
+-- the waits a `sleep` option cut short (a test's, or a tool's that does
+-- something else meanwhile), so that the pace sees the time it asked for.
+function Client:_now()
+  return core.now() + self._skew
+end
+
+function Client:_wait(seconds)
+  local t0 = core.now()
+  self._sleep(seconds)
+  local short = seconds - (core.now() - t0)
+  if short > 0 then self._skew = self._skew + short end
+end
+
+-- The longest backoff between retries that are not about the rate limit.
+local MAX_BACKOFF = 30
+
+-- Interprets one attempt's result for a call or a batch item. `state` holds
+-- the item's sends (every attempt), retries (those max_retries counts: not
+-- the rate limit's) and limited_at (when its first 429 came). Returns the
+-- body; or the error and how long to wait before the next attempt (nil: no
+-- more attempts), and whether that wait is the client's pace (every
+-- request waits for it) rather than this item's backoff.
+function Client:_step(op, set, state, started, resp, kind, message, sent)
+  local body, err, retry, wait, limited = self:_outcome(op, resp, kind, message, sent,
+    set.idempotent)
+  local now = self:_now()
+  local delay, paced
   if err then
-    err.attempts = attempt
-    if retry and attempt <= set.max_retries then
-      delay = wait or (self.retry_delay * 2 ^ (attempt - 1) * (0.5 + random() * 0.5))
-      if delay > self.max_retry_delay then
-        -- The provider asked for a longer wait than the caller allows.
-        delay = not wait and self.max_retry_delay or nil
+    err.attempts = state.sends
+    if limited then
+      -- Pacing, not failure: every request of the client waits for the
+      -- provider's time, and this one goes back in line.
+      local pause = self._pace:limited(now, started, wait, self.retry_delay)
+      state.limited_at = state.limited_at or now
+      local due = self._pace:delay(now)
+      if now + due - state.limited_at <= set.max_wait then
+        delay, paced = due, true
+      else
+        err.retry_after = err.retry_after or pause
       end
+    elseif retry and state.retries < set.max_retries then
+      state.retries = state.retries + 1
+      delay = min(MAX_BACKOFF, self.retry_delay * 2 ^ (state.retries - 1) * (0.5 + random() * 0.5))
+      if wait then delay = wait <= set.max_wait and wait or nil end
     end
+  elseif self._pace then
+    self._pace:ok(now)
   end
   if self.on_response then
     local key = secrets[self]
-    call_hook(self.on_response, { provider = self.provider, op = op, attempt = attempt,
-      elapsed = core.now() - started, status = resp and resp.status,
+    call_hook(self.on_response, { provider = self.provider, op = op, attempt = state.sends,
+      elapsed = now - started, status = resp and resp.status,
       headers = resp and redacted_headers(resp.headers or {}, self),
       body = resp and redact_text(resp.body, key), error = err, retry_in = delay })
   end
-  return body, err, delay
+  return body, err, delay, paced
+end
+
+-- An error for a call that the client's pace would hold past max_wait.
+function Client:_pace_error(op, state, due, set)
+  local err = state.last_limited or new_error(self, op, "http", format("HTTP 429 Too Many "
+    .. "Requests: not sent: the client's rate limit would hold it %.1f s, past max_wait (%g s)",
+    due, set.max_wait), { status = 429 })
+  err.retry_after = due
+  err.attempts = state.sends
+  return err
+end
+
+-- One call, or one batch item through a custom transport: attempts until
+-- there is a body or a final error. waited counts the pace's waits against
+-- max_wait (a single call waits for its turn; a batch item only from its
+-- first 429, see _run_many).
+function Client:_run_one(op, req, set, state)
+  local pace = self._pace
+  while true do
+    local due = pace and pace:delay(self:_now()) or 0
+    if due > 0 then
+      local since = state.limited_at or state.started
+      if since and self:_now() + due - since > set.max_wait then
+        return nil, self:_pace_error(op, state, due, set)
+      end
+      self:_wait(due)
+    else
+      -- Nothing yields between the look and the take: in OpenResty, other
+      -- coroutines of the worker take their turns in between.
+      if pace then pace:take(self:_now()) end
+      state.sends = state.sends + 1
+      self:_before_attempt(op, req, state.sends)
+      local started = self:_now()
+      local resp, kind, message, sent = self:_attempt(req, set.timeout, set.connect_timeout,
+        set.idempotent)
+      local body, err, delay, paced = self:_step(op, set, state, started, resp, kind, message, sent)
+      if not err then return body end
+      if not delay then return nil, err end
+      if paced then
+        state.last_limited = err
+      else
+        self:_wait(delay)
+      end
+    end
+  end
 end
 
 function Client:_send(op, req, opts)
   if not secrets[self] then return nil, self:_missing_key(op) end
   local set = self:_settings(op, opts, 4)
-  local attempt = 0
-  while true do
-    attempt = attempt + 1
-    self:_before_attempt(op, req, attempt)
-    local started = core.now()
-    local resp, kind, message, sent = self:_attempt(req, set.timeout, set.connect_timeout,
-      set.idempotent)
-    local body, err, delay = self:_after_attempt(op, set, attempt, started, resp, kind,
-      message, sent)
-    if not err then return body end
-    if not delay then return nil, err end
-    self._sleep(delay)
-  end
+  return self:_run_one(op, req, set, { sends = 0, retries = 0, started = self:_now() })
 end
 
 function Client:_call(op, fields, id, opts)
@@ -708,118 +778,185 @@ end
 
 local MANY_OPTIONS = { concurrency = true, on_progress = true }
 
-local function now() return core.now() end
+
+-- A batch's progress: what on_progress gets as its third argument.
+local function progress_info(counts, total, started, pace, t)
+  local elapsed = t - started
+  local finished = counts.ok + counts.failed
+  local rate = elapsed > 0 and counts.sends / elapsed or 0
+  local per_item = finished > 0 and elapsed / finished or nil
+  local pace_rate = pace and pace:current_rate(t)
+  return {
+    ok = counts.ok, created = counts.ok, failed = counts.failed, waiting = counts.waiting,
+    sent = counts.sends, rate = rate,
+    eta = per_item and (total - finished) * per_item
+      or (pace_rate and (total - finished) / pace_rate) or nil,
+  }
+end
+
+local function cancelled_error(client, op)
+  return new_error(client, op, "cancelled", "not sent: the batch was cancelled")
+end
 
 -- Runs prepared requests (requests[i] = req, or results[i] already set to
--- the error that stopped it) through curl's multi interface, `concurrency`
--- at a time, each with the retry rules of a single call.
+-- the error that stopped it) `concurrency` at a time through curl's multi
+-- interface (a custom transport: one at a time), each with the retry rules
+-- of a single call and every request at the client's pace. on_progress
+-- returning false, or raising, cancels: nothing new is sent, transfers under
+-- way complete, items never sent get a `cancelled` error. Returns the
+-- results and the error on_progress raised, if any.
 function Client:_run_many(op, requests, results, set, concurrency, on_progress)
-  local total, done = #requests, 0
-  local http = self._http
+  local total = #requests
+  local http, pace = self._http, self._pace
   if http then refuse_blocking(self) end
-  local ready, waiting, attempts, started = {}, {}, {}, {}
-  local inflight = 0
+  local ready, waiting, states = {}, {}, {}
+  local counts = { ok = 0, failed = 0, waiting = 0, sends = 0 }
+  local inflight, first_ready, batch_started = 0, 1, self:_now()
+  local cancelled, raised = false, nil
 
+  local function report(done)
+    if not on_progress or cancelled then return end
+    local ok, answer = pcall(on_progress, done, total,
+      progress_info(counts, total, batch_started, pace, self:_now()))
+    if not ok then
+      cancelled, raised = true, { answer }
+    elseif answer == false then
+      cancelled = true
+    end
+  end
+
+  local done = 0
   local function finish(i, value)
     results[i] = value
     done = done + 1
-    if on_progress then
-      local ok, problem = pcall(on_progress, done, total)
-      if not ok then
-        if http then http:cancel() end
-        error(problem, 0)
-      end
-    end
+    if is_error(value) then counts.failed = counts.failed + 1 else counts.ok = counts.ok + 1 end
+    report(done)
   end
 
   for i = 1, total do
     if results[i] ~= nil then
       done = done + 1
-      if on_progress then
-        local ok, problem = pcall(on_progress, done, total)
-        if not ok then error(problem, 0) end
-      end
+      counts.failed = counts.failed + 1
     else
       ready[#ready + 1] = i
+      states[i] = { sends = 0, retries = 0 }
     end
   end
+  if done > 0 then report(done) end
+
   -- A custom transport has no multi interface: one request at a time.
   if not http then
     for _, i in ipairs(ready) do
-      local attempt = 0
-      while true do
-        attempt = attempt + 1
-        self:_before_attempt(op, requests[i], attempt)
-        local t0 = now()
-        local resp, kind, message, sent = self:_attempt(requests[i], set.timeout,
-          set.connect_timeout, set.idempotent)
-        local body, err, delay = self:_after_attempt(op, set, attempt, t0, resp, kind, message, sent)
-        if not err or not delay then
-          finish(i, body or err)
-          break
-        end
-        self._sleep(delay)
+      if cancelled then
+        results[i] = cancelled_error(self, op)
+      else
+        local before = states[i].sends
+        local body, err = self:_run_one(op, requests[i], set, states[i])
+        counts.sends = counts.sends + states[i].sends - before
+        finish(i, body or err)
       end
     end
-    return results
+    return results, raised
   end
 
-  local next_ready = 1
   while done < total do
-    while inflight < concurrency and next_ready <= #ready do
-      local i = ready[next_ready]
-      next_ready = next_ready + 1
-      local req = requests[i]
-      attempts[i] = (attempts[i] or 0) + 1
-      self:_before_attempt(op, req, attempts[i])
-      started[i] = now()
-      http:add(i, { method = req.method, url = req.url, headers = wire_headers(self, req), body = req.body,
-        timeout = set.timeout, connect_timeout = set.connect_timeout,
-        no_resend = not set.idempotent })
-      inflight = inflight + 1
-    end
-    -- Wait for a transfer, or until the next retry is due.
-    local wait_for = 1
-    if inflight == 0 then
-      local soonest
-      for _, due in pairs(waiting) do
-        if not soonest or due < soonest then soonest = due end
+    local t = self:_now()
+    -- Items whose backoff is over go back in line.
+    for i, due in pairs(waiting) do
+      if due <= t then
+        waiting[i] = nil
+        counts.waiting = counts.waiting - 1
+        ready[#ready + 1] = i
       end
-      if soonest then self._sleep(math.max(0, soonest - now())) end
+    end
+    if cancelled then
+      -- Nothing new: what waits in line or for a retry ends here.
+      for k = first_ready, #ready do
+        local i = ready[k]
+        results[i] = states[i].last_err or cancelled_error(self, op)
+        done = done + 1
+      end
+      first_ready = #ready + 1
+      for i in pairs(waiting) do
+        results[i] = states[i].last_err
+        done = done + 1
+        waiting[i] = nil
+      end
+      counts.waiting = 0
+    end
+    -- Start what the concurrency and the pace allow.
+    local due = 0
+    while not cancelled and inflight < concurrency and first_ready <= #ready do
+      local i = ready[first_ready]
+      local state = states[i]
+      due = pace and pace:delay(self:_now()) or 0
+      if due > 0 then
+        -- An item that got a 429 waits at most max_wait for the limit.
+        if state.limited_at and self:_now() + due - state.limited_at > set.max_wait then
+          first_ready = first_ready + 1
+          finish(i, self:_pace_error(op, state, due, set))
+          due = 0
+        else
+          break
+        end
+      else
+        first_ready = first_ready + 1
+        if pace then pace:take(self:_now()) end
+        local req = requests[i]
+        state.sends = state.sends + 1
+        counts.sends = counts.sends + 1
+        self:_before_attempt(op, req, state.sends)
+        state.sent_at = self:_now()
+        http:add(i, { method = req.method, url = req.url, headers = wire_headers(self, req),
+          body = req.body, timeout = set.timeout, connect_timeout = set.connect_timeout,
+          no_resend = not set.idempotent })
+        inflight = inflight + 1
+      end
+    end
+    if done >= total then break end
+    -- Wait for a transfer, the pace, or the next backoff to end.
+    local wait_for = 1
+    if due > 0 then wait_for = min(wait_for, due) end
+    for _, at in pairs(waiting) do wait_for = min(wait_for, math.max(0, at - self:_now())) end
+    if inflight == 0 then
+      if wait_for > 0 then self:_wait(wait_for) end
     else
-      for _, due in pairs(waiting) do wait_for = min(wait_for, math.max(0, due - now())) end
       for _, r in ipairs(http:wait(wait_for)) do
         local i = r.id
+        local state = states[i]
         inflight = inflight - 1
         local resp = r.status and r.headers and r
-        local body, err, delay = self:_after_attempt(op, set, attempts[i], started[i],
-          resp, r.kind, r.message, r.sent)
-        if err and delay then
-          waiting[i] = now() + delay
+        local body, err, delay, paced = self:_step(op, set, state, state.sent_at, resp, r.kind,
+          r.message, r.sent)
+        if err and delay and not cancelled then
+          state.last_err = err
+          if paced then
+            -- Back in line, first: the pace holds it (and every other).
+            first_ready = first_ready - 1
+            ready[first_ready] = i
+          else
+            waiting[i] = self:_now() + delay
+            counts.waiting = counts.waiting + 1
+          end
         else
           finish(i, body or err)
         end
       end
     end
-    local t = now()
-    for i, due in pairs(waiting) do
-      if due <= t then
-        waiting[i] = nil
-        ready[#ready + 1] = i
-      end
-    end
   end
-  return results
+  return results, raised
 end
 
 -- One batch at a time per client: a batch started from on_progress or a
 -- hook would share the first one's transfers (and its ids).
 function Client:_many(op, requests, results, set, concurrency, on_progress)
   self._in_batch = true
-  local ok, value = pcall(self._run_many, self, op, requests, results, set, concurrency,
+  local ok, value, raised = pcall(self._run_many, self, op, requests, results, set, concurrency,
     on_progress)
   self._in_batch = nil
   if not ok then error(value, 0) end
+  -- An error on_progress raised, again, once every item has its result.
+  if raised then error(raised[1], 0) end
   return value
 end
 
@@ -885,6 +1022,7 @@ local OPTIONS = {
   "retry_delay", "max_retry_delay", "transport", "ca_file", "ca_path", "proxy", "no_proxy",
   "user_agent", "headers", "ssl_verify", "paths", "passthrough", "legacy", "allow_http",
   "max_body", "sleep", "on_request", "on_response", "allow_blocking", "json_decode",
+  "rate_limit", "max_wait",
 }
 local OPTION_SET = {}
 for _, name in ipairs(OPTIONS) do OPTION_SET[name] = true end
@@ -909,6 +1047,28 @@ local function closest(name, list)
     if not best_d or d < best_d then best, best_d = candidate, d end
   end
   if best_d and best_d <= math.max(2, floor(#name / 3)) then return best end
+end
+
+-- The most seconds a call or a batch item waits for the provider's limit.
+local DEFAULT_MAX_WAIT = 120
+
+-- rate_limit: requests per second, {requests = N, per = seconds}, false (no
+-- pace), or nil: the provider's documented limit, else learned (nil).
+local function rate_option(value, provider)
+  if value == nil then return provider.rate_limit end
+  if value == false then return false end
+  local rate
+  if type(value) == "number" then
+    rate = value
+  elseif type(value) == "table" then
+    local n, per = value.requests, value.per
+    if type(n) == "number" and type(per) == "number" and per > 0 then rate = n / per end
+  end
+  if type(rate) ~= "number" or rate ~= rate or rate <= 0 or rate > 1e6 then
+    error("campaign.client: rate_limit must be requests per second (a number above 0), "
+      .. "{requests = N, per = seconds}, or false", 3)
+  end
+  return rate
 end
 
 local function check_number_option(opts, name, lo, hi)
@@ -981,6 +1141,8 @@ function M.client(opts)
   check_number_option(opts, "max_retries", 0, 100)
   check_number_option(opts, "retry_delay", 0, 3600)
   check_number_option(opts, "max_retry_delay", 0, 86400)
+  check_number_option(opts, "max_wait", 0, 86400)
+  local rate = rate_option(opts.rate_limit, provider)
   for _, option in ipairs(BOOLEAN_OPTIONS) do
     local v = opts[option]
     if v ~= nil and type(v) ~= "boolean" then
@@ -1131,7 +1293,9 @@ function M.client(opts)
     connect_timeout = opts.connect_timeout or 10,
     max_retries = opts.max_retries or 2,
     retry_delay = opts.retry_delay or 0.5,
-    max_retry_delay = opts.max_retry_delay or 30,
+    -- max_retry_delay (a longer Retry-After was returned, not waited) is
+    -- what max_wait now says for the whole wait.
+    max_wait = opts.max_wait or opts.max_retry_delay or DEFAULT_MAX_WAIT,
     passthrough = opts.passthrough and true or false,
     transport = opts.transport,
     on_request = opts.on_request,
@@ -1141,6 +1305,9 @@ function M.client(opts)
     _unwrap = provider.unwrap,
     _normalize = provider.normalize,
     _sleep = opts.sleep or core.sleep,
+    _skew = 0,
+    -- false: no pace of its own, but a 429 still pauses the client.
+    _pace = pace_new(rate or nil, rate ~= false),
     _decode = opts.json_decode,
     _allow_blocking = opts.allow_blocking and true or false,
     _id_value = provider.id_kind == "integer" and tonumber or function(id) return id end,

@@ -38,6 +38,8 @@ providers.vapi = {
 
 providers.smallest = {
   env = "SMALLEST_API_KEY",
+  -- Requests per second on the free plan (100 on Pro): the default pace.
+  rate_limit = 10,
   base_url = "https://api.smallest.ai/atoms/v1",
   auth_header = "Authorization",
   auth_prefix = "Bearer ",

@@ -89,7 +89,13 @@ local function provider_request(name, p, path)
         time = ngx.now(),
     }
     store.note_connection(rec.connection)
-    local f = store.take_fault(name, method, path)
+    -- Over the rate limit: the provider's 429, before anything else.
+    local f = store.over_limit(name, rec.time)
+    if f then
+        rec.limited = true
+    else
+        f = store.take_fault(name, method, path)
+    end
     if f then
         rec.fault = f.name or true
     end

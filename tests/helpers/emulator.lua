@@ -186,6 +186,12 @@ function Emu:set_keys(map)
     return keys
 end
 
+--- Rate limits: {vapi = {rate = 50, retry_after = 1}} (requests per second;
+-- Retry-After of the 429s), {vapi = false} to lift one. Returns them all.
+function Emu:limit(map)
+    return self:_call("POST", "/_emu/limits", map)
+end
+
 --- Campaigns the emulator holds: {vapi = {...}, ...}, or one provider's list.
 function Emu:campaigns(provider)
     local all = self:_call("GET", "/_emu/campaigns" .. (provider and ("?provider=" .. provider) or ""))

@@ -70,6 +70,26 @@ local function post_keys(providers)
     return reply(200, store.set_keys(map))
 end
 
+-- {provider = {rate = N, retry_after = S}} sets a limit, {provider = false}
+-- lifts it.
+local function post_limits(providers)
+    local map = json.decode_object(read_body())
+    if not map then
+        return reply(400, { error = "body must be a JSON object {provider = {rate, retry_after}}" })
+    end
+    for k, v in pairs(map) do
+        if not providers[k] then
+            return reply(400, { error = "unknown provider: " .. tostring(k) })
+        end
+        if v ~= false and (type(v) ~= "table" or type(v.rate) ~= "number" or v.rate <= 0
+            or (v.retry_after ~= nil and (type(v.retry_after) ~= "number" or v.retry_after < 0))) then
+            return reply(400, { error = "limit for " .. k .. " must be false or {rate > 0, retry_after >= 0}" })
+        end
+    end
+    for k, v in pairs(map) do store.set_limit(k, v or nil) end
+    return reply(200, store.limits())
+end
+
 local function campaigns(providers)
     local wanted = ngx.var.arg_provider
     local out = {}
@@ -107,6 +127,10 @@ function M.handle(sub, providers)
         return reply(200, store.keys())
     elseif route == "POST /keys" then
         return post_keys(providers)
+    elseif route == "POST /limits" then
+        return post_limits(providers)
+    elseif route == "GET /limits" then
+        return reply(200, store.limits())
     elseif route == "GET /campaigns" then
         return campaigns(providers)
     elseif route == "GET /health" then

@@ -10,6 +10,7 @@
 --   keys                JSON object: accepted API keys per provider
 --   c:P:ID, m:P:ID      campaign ID of provider P: its data, the rest
 --   i:P, n:P            P's ids in creation order, P's campaign counter
+--   limit:P, limit-tat:P  P's rate limit (JSON), when its next request is due
 local json = require "emu.json"
 
 local dict = ngx.shared.emu
@@ -146,6 +147,43 @@ function M.take_fault(provider, method, path)
 end
 
 ---------------------------------------------------------------- keys
+
+-- Rate limits: {rate = requests per second, retry_after = seconds}. A
+-- request is let through when it is at most one interval early on the
+-- provider's schedule (GCRA with a burst of one, as nginx's limit_req with
+-- burst=1 nodelay); one that is earlier gets the answer over_limit returns.
+function M.set_limit(provider, limit)
+    if limit then
+        put("limit:" .. provider, json.encode(limit))
+    else
+        dict:delete("limit:" .. provider)
+    end
+    dict:delete("limit-tat:" .. provider)
+end
+
+function M.limits()
+    local out = {}
+    for _, key in ipairs(dict:get_keys(0)) do
+        local provider = key:match("^limit:(.*)$")
+        if provider then out[provider] = json.decode(dict:get(key)) end
+    end
+    return out
+end
+
+-- nil, or the 429 fault for a request of provider at time now.
+function M.over_limit(provider, now)
+    local text = dict:get("limit:" .. provider)
+    if not text then return nil end
+    local limit = json.decode(text)
+    local interval = 1 / limit.rate
+    local tat = math.max(dict:get("limit-tat:" .. provider) or 0, now)
+    if tat - now > interval then
+        return { status = 429, headers = { ["Retry-After"] = tostring(limit.retry_after or 1) },
+            name = "rate_limit" }
+    end
+    dict:set("limit-tat:" .. provider, tat + interval)
+    return nil
+end
 
 function M.keys()
     local raw = dict:get("keys")

@@ -1,0 +1,108 @@
+--- The pace of one client: every request it sends, single calls and batch
+-- items alike, takes its turn from one budget.
+--
+-- With a rate (requests per second) the turns are evenly spaced: one every
+-- 1/rate seconds, no burst above it. A 429 (or a 503 with a retry time)
+-- pauses every request until the provider's time. Without a rate the pace
+-- is learned: none at first; on a 429, the rate the provider accepted over
+-- the last second, a little less; then a little faster after each answer
+-- that was not a 429, until the next one.
+-- @module campaign.pace
+
+local max, min = math.max, math.min
+
+local M = {}
+
+local Pace = {}
+Pace.__index = Pace
+
+-- The window over which accepted requests are counted, seconds.
+local WINDOW = 1
+-- After a 429 the learned rate is this share of what was accepted.
+local BACK_OFF = 0.9
+-- Fewer accepted requests than this in the window say little of the limit:
+-- the learned rate then grows fast (PROBE per second, x4: doubling every
+-- half second), else slowly (HOLD per second), from the end of the pause.
+local SAMPLE = 10
+local PROBE, HOLD = 4, 1.02
+
+--- A pace at `rate` requests per second, or learned when rate is nil (and
+-- learn is not false: then only the pauses of 429s hold requests).
+function M.new(rate, learn)
+  return setmetatable({
+    rate = rate,                 -- the configured rate, or nil
+    learn = not rate and learn ~= false,
+    base = nil,                  -- learned: the rate set at the last 429
+    growth = HOLD,               -- learned: how fast it grows since, per second
+    next_at = -math.huge,        -- the earliest time of the next request
+    paused_until = -math.huge,   -- a 429's pause, for every request
+    adjusted_at = -math.huge,    -- when the learned rate was last set
+    streak = 0,                  -- 429s in a row without a time given
+    accepted = {},               -- times of recent answers that were not 429s
+    first = 1,
+    last = 0,
+  }, Pace)
+end
+
+--- Requests per second at `now`: the configured or learned rate (nil: no pace).
+function Pace:current_rate(now)
+  if self.rate then return self.rate end
+  if not self.base then return nil end
+  return self.base * self.growth ^ max(0, now - self.adjusted_at)
+end
+
+--- Seconds until the next request may go (0: now).
+function Pace:delay(now)
+  local at = max(self.next_at, self.paused_until)
+  return at > now and at - now or 0
+end
+
+--- A request goes at `now`.
+function Pace:take(now)
+  local rate = self:current_rate(now)
+  self.next_at = max(self.next_at, now) + (rate and 1 / rate or 0)
+end
+
+-- Requests answered (not 429) in the last WINDOW seconds.
+function Pace:_accepted(now)
+  local list, first = self.accepted, self.first
+  while first <= self.last and list[first] < now - WINDOW do
+    list[first] = nil
+    first = first + 1
+  end
+  self.first = first
+  return self.last - first + 1
+end
+
+--- A request answered without a 429 at `now`.
+function Pace:ok(now)
+  self.last = self.last + 1
+  self.accepted[self.last] = now
+  self:_accepted(now)
+  self.streak = 0
+end
+
+--- A request sent at `sent` was answered 429 (or 503 with a retry time) at
+-- `now`; `after` is the provider's time in seconds, or nil. `backoff` is
+-- the pause to use without one (seconds, doubled for each such 429 in a row).
+-- Returns the pause.
+function Pace:limited(now, sent, after, backoff)
+  local pause = after
+  if not pause then
+    self.streak = self.streak + 1
+    pause = min(30, backoff * 2 ^ (self.streak - 1))
+  end
+  self.paused_until = max(self.paused_until, now + pause)
+  -- Once for the requests that were under way together: those sent before
+  -- the last change say nothing of the new pace.
+  if self.learn and sent >= self.adjusted_at then
+    local accepted = self:_accepted(now)
+    self.base = max(accepted, 1) / WINDOW * BACK_OFF
+    self.growth = accepted >= SAMPLE and HOLD or PROBE
+    self.adjusted_at = self.paused_until
+  end
+  self.next_at = max(self.next_at, self.paused_until)
+  return pause
+end
+
+return M
