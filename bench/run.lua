@@ -256,3 +256,57 @@ ok, failure = pcall(function()
 end)
 emu:stop()
 if not ok then error(failure, 0) end
+
+-- ---------------------------------------------------------------------------
+-- 5. Jobs at the provider's rate limit: the emulator limits creates to R
+--    requests/s (429 with Retry-After: 1, as nginx's limit_req answers with
+--    burst=1). The wall time of a batch and of a loop of single calls, over
+--    the N/R seconds the limit allows; the share of requests answered 429.
+emu = emulator.start()
+ok, failure = pcall(function()
+  local R = 50
+  local batch_n, loop_n = QUICK and 100 or 300, QUICK and 50 or 150
+  local function list(n)
+    local l = {}
+    for i = 1, n do
+      l[i] = { name = "Rate " .. i, assistantId = "a", phoneNumberId = "p",
+        customers = { { number = "+14155550101" } } }
+    end
+    return l
+  end
+  print(("%-44s %10s %9s %8s %8s"):format(("rate limit %d/s"):format(R), "wall", "x N/R",
+    "failed", "429s"))
+  for _, case in ipairs {
+    { "batch, rate_limit = R", { rate_limit = R }, batch_n, 1.15, 0.02 },
+    { "batch, learned pace", {}, batch_n, 3 },
+    { "loop of single calls, rate_limit = R", { rate_limit = R }, loop_n, 1.15, 0.02 },
+    { "loop of single calls, learned pace", {}, loop_n, 3 },
+  } do
+    local name, opts, n, bound, share_bound = case[1], case[2], case[3], case[4], case[5]
+    emu:reset()
+    emu:limit { vapi = { rate = R, retry_after = 1 } }
+    opts.provider, opts.api_key, opts.base_url = "vapi", emu.keys.vapi, emu:url("vapi")
+    local c = campaign.client(opts)
+    local failed = 0
+    local t0 = core.now()
+    if name:find("^batch") then
+      for _, r in ipairs(c:create_many(list(n), { concurrency = 16 })) do
+        if campaign.is_error(r) then failed = failed + 1 end
+      end
+    else
+      for _, fields in ipairs(list(n)) do
+        if not c:create(fields) then failed = failed + 1 end
+      end
+    end
+    local ratio = (core.now() - t0) / (n / R)
+    local limited, total = emu:count { fault = "rate_limit" }, emu:count {}
+    local share = limited / total
+    local over = ratio > bound or failed > 0 or (share_bound and share > share_bound)
+    print(("%-44s %9.2fs %8.2fx %8d %7.1f%%  (bound %.2fx, 0 failed%s)%s"):format(
+      ("%s (%d)"):format(name, n), core.now() - t0, ratio, failed, 100 * share, bound,
+      share_bound and (", <= %d%% 429s"):format(share_bound * 100) or "",
+      over and "  OVER BOUND" or ""))
+  end
+end)
+emu:stop()
+if not ok then error(failure, 0) end

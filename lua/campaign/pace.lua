@@ -4,9 +4,9 @@
 -- With a rate (requests per second) the turns are evenly spaced: one every
 -- 1/rate seconds, no burst above it. A 429 (or a 503 with a retry time)
 -- pauses every request until the provider's time. Without a rate the pace
--- is learned: none at first; on a 429, the rate the provider accepted over
--- the last second, a little less; then a little faster after each answer
--- that was not a 429, until the next one.
+-- is learned: none at first; on a 429, a little under the rate the provider
+-- accepted over the last second (or under the pace that met the limit),
+-- growing again with the time that passes without a 429.
 -- @module campaign.pace
 
 local max, min = math.max, math.min
@@ -18,13 +18,15 @@ Pace.__index = Pace
 
 -- The window over which accepted requests are counted, seconds.
 local WINDOW = 1
--- After a 429 the learned rate is this share of what was accepted.
-local BACK_OFF = 0.9
+-- After a 429 the learned rate is this share of what was accepted, or of
+-- the pace that met the limit: less while probing, whose fast growth has
+-- gone past the limit by the time a 429 comes back.
+local BACK_OFF, BACK_OFF_PROBE = 0.9, 0.6
 -- Fewer accepted requests than this in the window say little of the limit:
--- the learned rate then grows fast (PROBE per second, x4: doubling every
--- half second), else slowly (HOLD per second), from the end of the pause.
+-- the learned rate then grows fast (PROBE per second: x16) until the next
+-- 429, else slowly (HOLD per second: +1%), from the end of the pause.
 local SAMPLE = 10
-local PROBE, HOLD = 4, 1.02
+local PROBE, HOLD = 16, 1.01
 
 --- A pace at `rate` requests per second, or learned when rate is nil (and
 -- learn is not false: then only the pauses of 429s hold requests).
@@ -96,9 +98,17 @@ function Pace:limited(now, sent, after, backoff)
   -- Once for the requests that were under way together: those sent before
   -- the last change say nothing of the new pace.
   if self.learn and sent >= self.adjusted_at then
-    local accepted = self:_accepted(now)
-    self.base = max(accepted, 1) / WINDOW * BACK_OFF
-    self.growth = accepted >= SAMPLE and HOLD or PROBE
+    -- Paced already: a little under the pace that met the limit. Not yet:
+    -- a little under what the provider accepted over the last second.
+    local pace = self:current_rate(sent)
+    if pace then
+      self.base = pace * (self.growth == PROBE and BACK_OFF_PROBE or BACK_OFF)
+      self.growth = HOLD
+    else
+      local accepted = self:_accepted(now)
+      self.base = max(accepted, 1) / WINDOW * BACK_OFF
+      self.growth = accepted >= SAMPLE and HOLD or PROBE
+    end
     self.adjusted_at = self.paused_until
   end
   self.next_at = max(self.next_at, self.paused_until)
