@@ -286,3 +286,39 @@ describe("batches at the provider's limit", function()
     assert.are.equal(1, sent)
   end)
 end)
+
+describe("the command-line tool at a rate limit", function()
+  local cli_helper = require "helpers.cli"
+  local cli = cli_helper.new("lua-campaign-pace")
+  local emu
+
+  setup(function() emu = emulator.start() end)
+  teardown(function()
+    if emu then emu:stop() end
+    cli:close()
+  end)
+
+  it("--rate paces a batch: every item created, no 429", function()
+    emu:reset()
+    emu:limit { vapi = { rate = 10, retry_after = 1 } }
+    local path = cli:file("batch.json", list_of(12))
+    local r = cli:run({ "create", "--provider", "vapi", "--base-url", emu:url("vapi"), "--rate", "10",
+      "--concurrency", "4", path }, { env = { VAPI_API_KEY = emu.keys.vapi } })
+    assert.are.equal(0, r.code, r.err)
+    local out = cli_helper.json_of(r)
+    assert.are.equal(12, #out)
+    for i = 1, 12 do assert.are.equal("Paced " .. i, out[i].name) end
+    assert.are.equal(0, emu:count { fault = "rate_limit" })
+    assert.are.equal(12, #emu:campaigns("vapi"))
+  end)
+
+  it("--rate and --max-wait take numbers, and never show a wrong one", function()
+    for _, args in ipairs { { "--rate", "fast" }, { "--max-wait", "-1" }, { "--rate", "1e9" } } do
+      local r = cli:run({ "list", "--provider", "vapi", args[1], args[2] },
+        { env = { VAPI_API_KEY = "pace-test-key-123" } })
+      assert.are.equal(64, r.code, r.err)
+      assert.is_truthy(r.err:find(args[1] .. " must be", 1, true), r.err)
+      assert.is_nil(r.err:find(args[2], 1, true), r.err)
+    end
+  end)
+end)
