@@ -430,6 +430,17 @@ describe("hardening", function()
       assert.are.equal("Bearer [REDACTED]", err.headers["x-echo"][1])
     end)
 
+    it("copies header tables that hold themselves in bounded time (found by fuzzing)", function()
+      local cyclic = {}
+      for i = 1, 12 do cyclic[i] = cyclic end
+      local c = campaign.client { provider = "vapi", api_key = KEY, max_retries = 0,
+        on_response = function() end,
+        transport = function() return { status = 502, headers = { cyclic, KEY }, body = "" } end }
+      local _, err = c:get("abc")
+      assert.are.equal(502, err.status)
+      assert_no_key(err)
+    end)
+
     it("tostring of a request and of the client never show the key", function()
       local url_key = "hardening-url-safe-key-42"
       local path_key = campaign.client { provider = "vapi", api_key = url_key,

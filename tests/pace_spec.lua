@@ -115,6 +115,19 @@ describe("pacing", function()
     assert.are.equal(1, err.attempts)
   end)
 
+  it("never asks again at once: Retry-After: 0 for ever ends at max_wait (found by fuzzing)", function()
+    for _, headers in ipairs { { ["Retry-After"] = "0" }, {} } do
+      local c, events = scripted({ { status = 429, headers = headers } },
+        { max_wait = 60, retry_delay = 0, rate_limit = false })
+      local _, err = c:create(FIELDS)
+      assert.are.equal(429, err.status)
+      local sends = 0
+      for _, e in ipairs(events) do if e == "send POST" then sends = sends + 1 end end
+      -- Pauses from 0.05 s, doubled each time: about a dozen sends in 60 s.
+      assert.is_true(sends > 5 and sends < 20, tostring(sends))
+    end
+  end)
+
   it("keeps old code working: max_retry_delay is max_wait", function()
     local c = scripted({ { status = 429, headers = { ["Retry-After"] = "30" } } },
       { max_retry_delay = 10, rate_limit = false })

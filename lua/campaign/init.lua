@@ -145,13 +145,18 @@ end
 
 -- A copy of v with the key replaced in every string, names included: for
 -- headers, whose values a custom transport may give as lists.
-local function redact_value(v, key, depth)
+-- Tables below HEADER_DEPTH, and any met twice (a cycle, or a table used
+-- in two places: the copy would be walked once per path), read [REDACTED].
+local HEADER_DEPTH = 4
+local function redact_value(v, key, depth, seen)
   if type(v) == "string" then return redact_text(v, key) end
   if type(v) ~= "table" then return v end
-  if depth > 8 then return REDACTED end
+  seen = seen or {}
+  if depth > HEADER_DEPTH or seen[v] then return REDACTED end
+  seen[v] = true
   local out = {}
   for name, value in next, v do
-    out[redact_value(name, key, depth + 1)] = redact_value(value, key, depth + 1)
+    out[redact_value(name, key, depth + 1, seen)] = redact_value(value, key, depth + 1, seen)
   end
   return out
 end

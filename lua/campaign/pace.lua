@@ -26,6 +26,9 @@ local BACK_OFF, BACK_OFF_PROBE = 0.9, 0.6
 -- the learned rate then grows fast (PROBE per second: x16) until the next
 -- 429, else slowly (HOLD per second: +1%), from the end of the pause.
 local SAMPLE = 10
+-- The floor of a 429's pause at its first in a row (doubled for each more),
+-- and the longest pause without the provider's time.
+local MIN_PAUSE, MAX_PAUSE = 0.05, 30
 local PROBE, HOLD = 16, 1.01
 
 --- A pace at `rate` requests per second, or learned when rate is nil (and
@@ -39,7 +42,8 @@ function M.new(rate, learn)
     next_at = -math.huge,        -- the earliest time of the next request
     paused_until = -math.huge,   -- a 429's pause, for every request
     adjusted_at = -math.huge,    -- when the learned rate was last set
-    streak = 0,                  -- 429s in a row without a time given
+    streak = 0,                  -- 429s in a row
+    streak_at = -math.huge,      -- when the last 429 came
     accepted = {},               -- times of recent answers that were not 429s
     first = 1,
     last = 0,
@@ -86,14 +90,19 @@ end
 
 --- A request sent at `sent` was answered 429 (or 503 with a retry time) at
 -- `now`; `after` is the provider's time in seconds, or nil. `backoff` is
--- the pause to use without one (seconds, doubled for each such 429 in a row).
+-- the pause without one (seconds, doubled for each 429 in a row, up to 30).
 -- Returns the pause.
 function Pace:limited(now, sent, after, backoff)
-  local pause = after
-  if not pause then
-    self.streak = self.streak + 1
-    pause = min(30, backoff * 2 ^ (self.streak - 1))
-  end
+  -- A 429 for a request sent after the last one came is one more in a row;
+  -- those under way together count once. The pause is the provider's time,
+  -- but never below a floor that doubles with each 429 in a row: a provider
+  -- answering "Retry-After: 0" (or nothing, with retry_delay = 0) again and
+  -- again must not be asked again at once, for ever.
+  if sent >= self.streak_at then self.streak = self.streak + 1 end
+  self.streak_at = now
+  local floor = min(MAX_PAUSE, max(after and MIN_PAUSE or backoff, MIN_PAUSE)
+    * 2 ^ (self.streak - 1))
+  local pause = max(after or 0, floor)
   self.paused_until = max(self.paused_until, now + pause)
   -- Once for the requests that were under way together: those sent before
   -- the last change say nothing of the new pace.
