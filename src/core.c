@@ -3,6 +3,7 @@
  * transport (http.c). The client object and the retry policy are in Lua. */
 #define _GNU_SOURCE   /* memmem */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -552,6 +553,50 @@ static int core_url_parts(lua_State *L) {
   return 1;
 }
 
+/* Ctrl-C during a batch: core.catch_interrupt(true) makes SIGINT only set a
+ * flag, which the batch polls between transfers (core.interrupted()) to stop
+ * sending and let what is under way complete; a second SIGINT has its old
+ * effect again. The interpreter's own handler raises a Lua error at whatever
+ * instruction runs next, which could drop transfers that had ended but were
+ * not yet taken in. core.catch_interrupt(false) puts the old handler back. */
+static volatile sig_atomic_t interrupted = 0;
+static struct sigaction previous_sigint;
+static int catching = 0;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+  /* The next one does what it did before. */
+  sigaction(SIGINT, &previous_sigint, NULL);
+}
+
+static int core_catch_interrupt(lua_State *L) {
+  int on = lua_toboolean(L, 1);
+  if (on && !catching) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    interrupted = 0;
+    if (sigaction(SIGINT, &sa, &previous_sigint) == 0) {
+      catching = 1;
+    }
+  } else if (!on && catching) {
+    sigaction(SIGINT, &previous_sigint, NULL);
+    catching = 0;
+    interrupted = 0;
+  }
+  lua_pushboolean(L, catching);
+  return 1;
+}
+
+/* core.interrupted() -> whether SIGINT came since catch_interrupt(true)
+ * (false once catch_interrupt(false) ended the catching). */
+static int core_interrupted(lua_State *L) {
+  lua_pushboolean(L, catching && interrupted != 0);
+  return 1;
+}
+
 /* core.sleep(seconds): for backoff between retries. */
 static int core_sleep(lua_State *L) {
   double s = luaL_checknumber(L, 1);
@@ -562,7 +607,8 @@ static int core_sleep(lua_State *L) {
   if (s > 3600) s = 3600;
   ts.tv_sec = (time_t)s;
   ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &rem) == -1 && errno == EINTR) {
+  /* A caught Ctrl-C ends the wait: the batch then stops sending. */
+  while (nanosleep(&ts, &rem) == -1 && errno == EINTR && !(catching && interrupted)) {
     ts = rem;
   }
   return 0;
@@ -585,6 +631,8 @@ static const luaL_Reg core_functions[] = {
     {"url", core_url},
     {"url_parts", core_url_parts},
     {"sleep", core_sleep},
+    {"catch_interrupt", core_catch_interrupt},
+    {"interrupted", core_interrupted},
     {"now", core_now},
     {NULL, NULL},
 };

@@ -285,6 +285,37 @@ describe("batches at the provider's limit", function()
     assert.are.equal(created, emu:count { method = "POST" })
   end)
 
+  it("a caught Ctrl-C (core.catch_interrupt) cancels a batch the same way", function()
+    local core = require "campaign.core"
+    local proc = require "helpers.proc"
+    local me = assert(proc.capture("echo $PPID"))
+    local sent = 0
+    local c = campaign.client { provider = "vapi", api_key = "pace-test-key-123",
+      transport = function()
+        sent = sent + 1
+        if sent == 2 then
+          -- From another process (system() ignores SIGINT while it waits):
+          -- the request under way ends once the signal has come.
+          os.execute("(sleep 0.1; kill -INT " .. me .. ") &")
+          for _ = 1, 500 do
+            if core.interrupted() then break end
+            core.sleep(0.01)
+          end
+        end
+        return { status = 201, headers = {}, body = '{"id":"c' .. sent .. '"}' }
+      end }
+    assert.is_true(core.catch_interrupt(true))
+    local ok, results = pcall(c.create_many, c, list_of(5))
+    local was = core.interrupted()
+    core.catch_interrupt(false)
+    assert(ok, results)
+    assert.is_true(was)
+    assert.are.equal("c1", results[1].id)
+    assert.are.equal("c2", results[2].id)
+    for i = 3, 5 do assert.are.equal("cancelled", results[i].kind) end
+    assert.are.equal(2, sent)
+  end)
+
   it("a custom transport's batch is cancelled the same way", function()
     local sent = 0
     local c = campaign.client { provider = "vapi", api_key = "pace-test-key-123",
@@ -323,6 +354,52 @@ describe("the command-line tool at a rate limit", function()
     for i = 1, 12 do assert.are.equal("Paced " .. i, out[i].name) end
     assert.are.equal(0, emu:count { fault = "rate_limit" })
     assert.are.equal(12, #emu:campaigns("vapi"))
+  end)
+
+  it("Ctrl-C stops sending, completes what is under way, prints every item, exits 130", function()
+    local proc = require "helpers.proc"
+    local cjson = require "cjson"
+    emu:reset()
+    emu:fault { provider = "vapi", method = "POST", delay = 0.3, times = -1 }
+    local path = cli:file("slow.json", list_of(10))
+    local dir = cli.tmp
+    -- A shell runs the tool and keeps its exit status; the tool is its child.
+    local shell = tonumber(proc.capture(("sh -c %s > /dev/null 2>&1 & echo $!"):format(proc.shquote(
+      ("cd %s && VAPI_API_KEY=%s %s bin/campaign create --provider vapi --base-url %s "
+        .. "--concurrency 2 %s > %s/ctrl.out 2> %s/ctrl.err; echo $? > %s/ctrl.rc"):format(
+        proc.shquote(proc.ROOT), emu.keys.vapi, proc.LUA, emu:url("vapi"), proc.shquote(path),
+        dir, dir, dir)))))
+    local tool
+    for _ = 1, 500 do
+      tool = proc.children(shell)[1]
+      if tool and emu:count { method = "POST" } >= 1 then break end
+      os.execute("sleep 0.02")
+    end
+    assert(tool, "the tool did not start")
+    proc.signal(tool, "INT")
+    for _ = 1, 1000 do
+      if proc.read_file(dir .. "/ctrl.rc") then break end
+      os.execute("sleep 0.02")
+    end
+    assert.are.equal("130", (proc.read_file(dir .. "/ctrl.rc") or ""):match("%d+"))
+    local out = cjson.decode(proc.read_file(dir .. "/ctrl.out"))
+    local err = proc.read_file(dir .. "/ctrl.err")
+    assert.are.equal(10, #out)
+    local created = 0
+    for i = 1, 10 do
+      if out[i].error then
+        assert.are.equal("cancelled", out[i].error.kind)
+      else
+        created = created + 1
+        assert.are.equal("Paced " .. i, out[i].name)
+      end
+    end
+    -- Every campaign that was sent was completed and is in the output.
+    assert.is_true(created >= 1 and created < 10, tostring(created))
+    assert.are.equal(created, #emu:campaigns("vapi"))
+    assert.are.equal(created, emu:count { method = "POST" })
+    assert.is_truthy(err:find(("interrupted: %d created, 0 failed, %d not sent"):format(created,
+      10 - created), 1, true), err)
   end)
 
   it("--rate and --max-wait take numbers, and never show a wrong one", function()

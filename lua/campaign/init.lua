@@ -3,7 +3,7 @@
 -- @module campaign
 
 local core = require "campaign.core"
-local core_encode, core_redact = core.encode, core.redact
+local core_encode, core_redact, core_interrupted = core.encode, core.redact, core.interrupted
 local providers = require "campaign.providers"
 local pace_new = require("campaign.pace").new
 local cjson = require("cjson").new()
@@ -852,6 +852,7 @@ function Client:_run_many(op, requests, results, set, concurrency, on_progress)
   -- A custom transport has no multi interface: one request at a time.
   if not http then
     for _, i in ipairs(ready) do
+      if core_interrupted() then cancelled = true end
       if cancelled then
         results[i] = cancelled_error(self, op)
       else
@@ -865,6 +866,8 @@ function Client:_run_many(op, requests, results, set, concurrency, on_progress)
   end
 
   while done < total do
+    -- Ctrl-C caught by core.catch_interrupt: stop sending, as a cancel.
+    if core_interrupted() then cancelled = true end
     local t = self:_now()
     -- Items whose backoff is over go back in line.
     for i, due in pairs(waiting) do
