@@ -275,6 +275,28 @@ describe("OpenResty", function()
   end)
 
   describe("the OpenResty transport", function()
+    it("paces every light thread of a worker that shares a client, at the provider's limit", function()
+      emu:limit { vapi = { rate = 20, retry_after = 1 } }
+      local answer = run { base_url = emu:url("vapi"), args = { FIELDS }, threads = 4, times = 5,
+        client = { rate_limit = 20 } }
+      emu:limit { vapi = false }
+      assert.is_nil(answer.raised, answer.raised)
+      assert.are.equal(20, #answer.results)
+      for _, r in ipairs(answer.results) do assert.truthy(r.body and r.body.id, cjson.encode(r)) end
+      assert.are.equal(20, emu:count { method = "POST", status = 201 })
+      assert.are.equal(0, emu:count { fault = "rate_limit" })
+    end)
+
+    it("learns the limit from 429s across the light threads: none lost", function()
+      emu:limit { vapi = { rate = 20, retry_after = 1 } }
+      local answer = run { base_url = emu:url("vapi"), args = { FIELDS }, threads = 4, times = 5 }
+      emu:limit { vapi = false }
+      assert.is_nil(answer.raised, answer.raised)
+      assert.are.equal(20, #answer.results)
+      for _, r in ipairs(answer.results) do assert.truthy(r.body and r.body.id, cjson.encode(r)) end
+      assert.is_true(emu:count { fault = "rate_limit" } > 0)
+    end)
+
     it("keeps connections alive in nginx's pool", function()
       local answer = run { base_url = emu:url("vapi"), args = { FIELDS }, times = 3 }
       for _, r in ipairs(answer.results) do assert.truthy(r.body.id, cjson.encode(r)) end

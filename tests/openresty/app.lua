@@ -8,7 +8,8 @@
 --    libcurl = true,                      -- campaign.client without a transport
 --    init_client = true,                  -- the libcurl client made in init_worker
 --    where = "timer" | "thread",          -- run it in ngx.timer.at / run_worker_thread
---    times = 3}                           -- the same call, that many times
+--    times = 3,                           -- the same call, that many times
+--    threads = 4}                         -- by that many light threads sharing the client
 --
 --   -> {results = {{body = ..., err = {...}, elapsed = s}, ...}} or {raised = "message"}
 --
@@ -69,6 +70,26 @@ function M.scenario(s)
     c = made
   end
   local results = {}
+  if s.threads then
+    -- `threads` light threads of this worker share the client, each making
+    -- the call `times` times: results in the order the calls ended.
+    local list = {}
+    for _ = 1, s.threads do
+      list[#list + 1] = ngx.thread.spawn(function()
+        for _ = 1, s.times or 1 do
+          local t0 = now()
+          local body, err = c[s.op or "create"](c, unpack(s.args or {}))
+          results[#results + 1] = { body = body, err = err and plain_error(err),
+            elapsed = now() - t0 }
+        end
+      end)
+    end
+    for _, t in ipairs(list) do
+      local ok, problem = ngx.thread.wait(t)
+      if not ok then return { raised = tostring(problem), results = results } end
+    end
+    return { results = results }
+  end
   for i = 1, s.times or 1 do
     local t0 = now()
     local ok, body, err = pcall(c[s.op or "create"], c, unpack(s.args or {}))
