@@ -170,15 +170,15 @@ end
 local function redacted_headers(headers, client)
   local copy = {}
   if type(headers) ~= "table" then return copy end
+  local key = client and secrets[client]
   local auth = client and providers[client.provider].auth_header:lower()
   for name, value in next, headers do
     local lname = type(name) == "string" and name:lower()
     if lname == auth or lname == "authorization" or lname == "api-key"
       or lname == "x-api-key" then
-      copy[redact_text(name, client and secrets[client])] = REDACTED
+      copy[redact_text(name, key)] = REDACTED
     else
-      copy[redact_text(name, client and secrets[client])] = redact_value(value,
-        client and secrets[client], 1)
+      copy[redact_text(name, key)] = redact_value(value, key, 1)
     end
   end
   return copy
@@ -641,7 +641,8 @@ local MAX_BACKOFF = 30
 
 -- Interprets one attempt's result for a call or a batch item. `state` holds
 -- the item's sends (every attempt), retries (those max_retries counts: not
--- the rate limit's) and limited_at (when its first 429 came). Returns the
+-- the rate limit's), limited_at (when its first 429 came), and the errors it
+-- is retried after: last_err, and last_limited for a 429. Returns the
 -- body; or the error and how long to wait before the next attempt (nil: no
 -- more attempts), and whether that wait is the client's pace (every
 -- request waits for it) rather than this item's backoff.
@@ -660,6 +661,7 @@ function Client:_step(op, set, state, started, resp, kind, message, sent)
       local due = self._pace:delay(now)
       if now + due - state.limited_at <= set.max_wait then
         delay, paced = due, true
+        state.last_limited = err
       else
         err.retry_after = err.retry_after or pause
       end
@@ -668,7 +670,7 @@ function Client:_step(op, set, state, started, resp, kind, message, sent)
       delay = min(MAX_BACKOFF, self.retry_delay * 2 ^ (state.retries - 1) * (0.5 + random() * 0.5))
       if wait then delay = wait <= set.max_wait and wait or nil end
     end
-  elseif self._pace then
+  else
     self._pace:ok(now)
   end
   if self.on_response then
@@ -678,6 +680,7 @@ function Client:_step(op, set, state, started, resp, kind, message, sent)
       headers = resp and redacted_headers(resp.headers or {}, self),
       body = resp and redact_text(resp.body, key), error = err, retry_in = delay })
   end
+  if delay then state.last_err = err end
   return body, err, delay, paced
 end
 
@@ -692,13 +695,13 @@ function Client:_pace_error(op, state, due, set)
 end
 
 -- One call, or one batch item through a custom transport: attempts until
--- there is a body or a final error. waited counts the pace's waits against
--- max_wait (a single call waits for its turn; a batch item only from its
--- first 429, see _run_many).
+-- there is a body or a final error. The pace's waits count against max_wait
+-- from state.started (a single call waits for its turn) or, for a batch
+-- item, from its first 429 (see _run_many).
 function Client:_run_one(op, req, set, state)
   local pace = self._pace
   while true do
-    local due = pace and pace:delay(self:_now()) or 0
+    local due = pace:delay(self:_now())
     if due > 0 then
       local since = state.limited_at or state.started
       if since and self:_now() + due - since > set.max_wait then
@@ -708,7 +711,7 @@ function Client:_run_one(op, req, set, state)
     else
       -- Nothing yields between the look and the take: in OpenResty, other
       -- coroutines of the worker take their turns in between.
-      if pace then pace:take(self:_now()) end
+      pace:take(self:_now())
       state.sends = state.sends + 1
       self:_before_attempt(op, req, state.sends)
       local started = self:_now()
@@ -717,11 +720,8 @@ function Client:_run_one(op, req, set, state)
       local body, err, delay, paced = self:_step(op, set, state, started, resp, kind, message, sent)
       if not err then return body end
       if not delay then return nil, err end
-      if paced then
-        state.last_limited = err
-      else
-        self:_wait(delay)
-      end
+      -- A paced wait is the pace's, taken at the top.
+      if not paced then self:_wait(delay) end
     end
   end
 end
@@ -790,7 +790,7 @@ local function progress_info(counts, total, started, pace, t)
   local finished = counts.ok + counts.failed
   local rate = elapsed > 0 and counts.sends / elapsed or 0
   local per_item = finished > 0 and elapsed / finished or nil
-  local pace_rate = pace and pace:current_rate(t)
+  local pace_rate = pace:current_rate(t)
   return {
     ok = counts.ok, created = counts.ok, failed = counts.failed, waiting = counts.waiting,
     sent = counts.sends, rate = rate,
@@ -897,7 +897,7 @@ function Client:_run_many(op, requests, results, set, concurrency, on_progress)
     while not cancelled and inflight < concurrency and first_ready <= #ready do
       local i = ready[first_ready]
       local state = states[i]
-      due = pace and pace:delay(self:_now()) or 0
+      due = pace:delay(self:_now())
       if due > 0 then
         -- An item that got a 429 waits at most max_wait for the limit.
         if state.limited_at and self:_now() + due - state.limited_at > set.max_wait then
@@ -909,7 +909,7 @@ function Client:_run_many(op, requests, results, set, concurrency, on_progress)
         end
       else
         first_ready = first_ready + 1
-        if pace then pace:take(self:_now()) end
+        pace:take(self:_now())
         local req = requests[i]
         state.sends = state.sends + 1
         counts.sends = counts.sends + 1
@@ -937,7 +937,6 @@ function Client:_run_many(op, requests, results, set, concurrency, on_progress)
         local body, err, delay, paced = self:_step(op, set, state, state.sent_at, resp, r.kind,
           r.message, r.sent)
         if err and delay and not cancelled then
-          state.last_err = err
           if paced then
             -- Back in line, first: the pace holds it (and every other).
             first_ready = first_ready - 1
