@@ -274,6 +274,71 @@ describe("OpenResty", function()
     end)
   end)
 
+  describe("several workers", function()
+    local multi, multi_error
+    local WORKERS = 4
+
+    setup(function()
+      if not srv then return end
+      local ok, err = pcall(function() multi = server.start { emu = emu, workers = WORKERS } end)
+      if not ok then multi_error = err end
+    end)
+
+    teardown(function()
+      if multi then multi:stop() end
+    end)
+
+    -- Every worker runs the scenario at once; their answers, checked.
+    local function every_worker(scenario)
+      if not multi then error("the nginx with several workers is not running: "
+        .. tostring(multi_error or start_error), 2) end
+      scenario.where = "every_worker"
+      local status, body = finish(send(multi.port, "POST", "/run", cjson.encode(scenario)))
+      assert.are.equal(200, status, body .. "\n" .. multi:error_log())
+      local answer = cjson.decode(body)
+      assert.is_nil(answer.raised, answer.raised)
+      assert.are.equal(WORKERS, #answer.workers)
+      local created = 0
+      for w, a in ipairs(answer.workers) do
+        assert.is_nil(a.raised, a.raised)
+        for _, r in ipairs(a.results) do
+          assert.truthy(r.body and r.body.id, "worker " .. (w - 1) .. ": " .. cjson.encode(r))
+          created = created + 1
+        end
+      end
+      return created
+    end
+
+    it("keep one pace together through shared_dict: at the limit, none lost, no 429", function()
+      emu:limit { vapi = { rate = 20, retry_after = 1 } }
+      local created = every_worker { base_url = emu:url("vapi"), args = { FIELDS }, threads = 2,
+        times = 4, client = { rate_limit = 20, shared_dict = "campaign_pace" } }
+      emu:limit { vapi = false }
+      assert.are.equal(WORKERS * 8, created)
+      assert.are.equal(WORKERS * 8, emu:count { method = "POST", status = 201 })
+      assert.are.equal(0, emu:count { fault = "rate_limit" })
+    end)
+
+    it("without it each worker keeps its own pace: together they go over the limit", function()
+      emu:limit { vapi = { rate = 20, retry_after = 1 } }
+      local created = every_worker { base_url = emu:url("vapi"), args = { FIELDS }, threads = 2,
+        times = 4, client = { rate_limit = 20 } }
+      emu:limit { vapi = false }
+      -- None lost still: each worker's 429s pause it and are sent again.
+      assert.are.equal(WORKERS * 8, created)
+      assert.is_true(emu:count { fault = "rate_limit" } > 0)
+    end)
+
+    it("learn the limit together from 429s through shared_dict: none lost", function()
+      emu:limit { vapi = { rate = 20, retry_after = 1 } }
+      local created = every_worker { base_url = emu:url("vapi"), args = { FIELDS }, threads = 2,
+        times = 4, client = { shared_dict = "campaign_pace" } }
+      emu:limit { vapi = false }
+      assert.are.equal(WORKERS * 8, created)
+      assert.is_true(emu:count { fault = "rate_limit" } > 0)
+    end)
+  end)
+
   describe("the OpenResty transport", function()
     it("paces every light thread of a worker that shares a client, at the provider's limit", function()
       emu:limit { vapi = { rate = 20, retry_after = 1 } }
@@ -295,6 +360,15 @@ describe("OpenResty", function()
       assert.are.equal(20, #answer.results)
       for _, r in ipairs(answer.results) do assert.truthy(r.body and r.body.id, cjson.encode(r)) end
       assert.is_true(emu:count { fault = "rate_limit" } > 0)
+    end)
+
+    it("refuses a shared_dict that nginx.conf does not declare", function()
+      local answer = run { base_url = emu:url("vapi"), args = { FIELDS },
+        client = { shared_dict = "no_such_dict" } }
+      assert.truthy(answer.raised and answer.raised:find("campaign.client: shared_dict: "
+        .. "nginx.conf declares no lua_shared_dict \"no_such_dict\" (add: lua_shared_dict "
+        .. "no_such_dict 1m;)", 1, true), cjson.encode(answer))
+      assert.are.equal(0, emu:stats().requests)
     end)
 
     it("keeps connections alive in nginx's pool", function()

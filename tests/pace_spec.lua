@@ -173,6 +173,16 @@ describe("pacing", function()
     local v = campaign.client { provider = "vapi", api_key = "pace-test-key-123" }
     assert.is_nil(v._pace:current_rate(0))
   end)
+
+  it("shared_dict names a lua_shared_dict of nginx: refused elsewhere, and when not a name", function()
+    assert.has_error(function()
+      campaign.client { provider = "vapi", api_key = "pace-test-key-123", shared_dict = "pace" }
+    end, "campaign.client: shared_dict needs nginx with its Lua module (use campaign.openresty): "
+      .. "ngx.shared is not available here")
+    assert.has_error(function()
+      campaign.client { provider = "vapi", api_key = "pace-test-key-123", shared_dict = true }
+    end, "campaign.client: shared_dict must be the name of a lua_shared_dict (a string)")
+  end)
 end)
 
 describe("batches at the provider's limit", function()

@@ -5,7 +5,8 @@
 local core = require "campaign.core"
 local core_encode, core_redact, core_interrupted = core.encode, core.redact, core.interrupted
 local providers = require "campaign.providers"
-local pace_new = require("campaign.pace").new
+local pace_module = require("campaign.pace")
+local pace_new, pace_shared = pace_module.new, pace_module.shared
 local cjson = require("cjson").new()
 local cjson_encode = cjson.encode
 
@@ -629,11 +630,16 @@ function Client:_now()
   return core.now() + self._skew
 end
 
+-- A sleep short by less than a timer's tick (nginx rounds ngx.sleep down to
+-- the millisecond) is not cut short: the pace waits the rest. A shared pace
+-- keeps the clock every process reads.
+local TICK = 0.002
+
 function Client:_wait(seconds)
   local t0 = core.now()
   self._sleep(seconds)
   local short = seconds - (core.now() - t0)
-  if short > 0 then self._skew = self._skew + short end
+  if short > TICK and not self._pace.shared then self._skew = self._skew + short end
 end
 
 -- The longest backoff between retries that are not about the rate limit.
@@ -701,7 +707,9 @@ end
 function Client:_run_one(op, req, set, state)
   local pace = self._pace
   while true do
-    local due = pace:delay(self:_now())
+    -- The turn, when it is due: other coroutines of an nginx worker (and
+    -- other workers, with a shared_dict) take theirs while this one waits.
+    local due = pace:take(self:_now())
     if due > 0 then
       local since = state.limited_at or state.started
       if since and self:_now() + due - since > set.max_wait then
@@ -709,9 +717,6 @@ function Client:_run_one(op, req, set, state)
       end
       self:_wait(due)
     else
-      -- Nothing yields between the look and the take: in OpenResty, other
-      -- coroutines of the worker take their turns in between.
-      pace:take(self:_now())
       state.sends = state.sends + 1
       self:_before_attempt(op, req, state.sends)
       local started = self:_now()
@@ -897,7 +902,7 @@ function Client:_run_many(op, requests, results, set, concurrency, on_progress)
     while not cancelled and inflight < concurrency and first_ready <= #ready do
       local i = ready[first_ready]
       local state = states[i]
-      due = pace:delay(self:_now())
+      due = pace:take(self:_now())
       if due > 0 then
         -- An item that got a 429 waits at most max_wait for the limit.
         if state.limited_at and self:_now() + due - state.limited_at > set.max_wait then
@@ -909,7 +914,6 @@ function Client:_run_many(op, requests, results, set, concurrency, on_progress)
         end
       else
         first_ready = first_ready + 1
-        pace:take(self:_now())
         local req = requests[i]
         state.sends = state.sends + 1
         counts.sends = counts.sends + 1
@@ -1029,7 +1033,7 @@ local OPTIONS = {
   "retry_delay", "max_retry_delay", "transport", "ca_file", "ca_path", "proxy", "no_proxy",
   "user_agent", "headers", "ssl_verify", "paths", "passthrough", "legacy", "allow_http",
   "max_body", "sleep", "on_request", "on_response", "allow_blocking", "json_decode",
-  "rate_limit", "max_wait",
+  "rate_limit", "max_wait", "shared_dict",
 }
 local OPTION_SET = {}
 for _, name in ipairs(OPTIONS) do OPTION_SET[name] = true end
@@ -1054,6 +1058,26 @@ local function closest(name, list)
     if not best_d or d < best_d then best, best_d = candidate, d end
   end
   if best_d and best_d <= math.max(2, floor(#name / 3)) then return best end
+end
+
+-- shared_dict: the name of a lua_shared_dict through which every nginx
+-- worker's client of this provider and base URL shares one pace.
+local function shared_dict_option(name)
+  if type(name) ~= "string" then
+    error("campaign.client: shared_dict must be the name of a lua_shared_dict (a string)", 3)
+  end
+  local ngx = rawget(_G, "ngx")
+  local shared = type(ngx) == "table" and ngx.shared
+  if not shared then
+    error("campaign.client: shared_dict needs nginx with its Lua module (use "
+      .. "campaign.openresty): ngx.shared is not available here", 3)
+  end
+  local dict = shared[name]
+  if not dict then
+    error(format("campaign.client: shared_dict: nginx.conf declares no lua_shared_dict %q "
+      .. "(add: lua_shared_dict %s 1m;)", name, name), 3)
+  end
+  return dict
 end
 
 -- The most seconds a call or a batch item waits for the provider's limit.
@@ -1150,6 +1174,7 @@ function M.client(opts)
   check_number_option(opts, "max_retry_delay", 0, 86400)
   check_number_option(opts, "max_wait", 0, 86400)
   local rate = rate_option(opts.rate_limit, provider)
+  local dict = opts.shared_dict ~= nil and shared_dict_option(opts.shared_dict)
   for _, option in ipairs(BOOLEAN_OPTIONS) do
     local v = opts[option]
     if v ~= nil and type(v) ~= "boolean" then
@@ -1293,6 +1318,7 @@ function M.client(opts)
   for hname, value in pairs(headers) do body_headers[hname] = value end
   if not by_name["content-type"] then body_headers["Content-Type"] = "application/json" end
 
+  local sleep = opts.sleep or core.sleep
   local self = setmetatable({
     provider = name,
     base_url = base,
@@ -1311,10 +1337,11 @@ function M.client(opts)
     _base = base,
     _unwrap = provider.unwrap,
     _normalize = provider.normalize,
-    _sleep = opts.sleep or core.sleep,
+    _sleep = sleep,
     _skew = 0,
     -- false: no pace of its own, but a 429 still pauses the client.
-    _pace = pace_new(rate or nil, rate ~= false),
+    _pace = dict and pace_shared(dict, name .. " " .. base, rate or nil, rate ~= false, sleep)
+      or pace_new(rate or nil, rate ~= false),
     _decode = opts.json_decode,
     _allow_blocking = opts.allow_blocking and true or false,
     _id_value = provider.id_kind == "integer" and tonumber or function(id) return id end,

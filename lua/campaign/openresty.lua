@@ -419,8 +419,12 @@ function M.transport(opts)
   end
 end
 
+-- ngx.sleep counts from nginx's cached time and in whole milliseconds
+-- (rounded down): from the time now, rounded up, it never ends early.
 local function sleeper(seconds)
-  get_ngx().sleep(seconds)
+  local ngx = get_ngx()
+  ngx.update_time()
+  ngx.sleep(math.ceil(seconds * 1000) / 1000)
 end
 
 --- A copy of client options with this transport and `ngx.sleep` set, for

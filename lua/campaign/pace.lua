@@ -7,6 +7,9 @@
 -- is learned: none at first; on a 429, a little under the rate the provider
 -- accepted over the last second (or under the pace that met the limit),
 -- growing again with the time that passes without a 429.
+--
+-- `M.shared` keeps the same state in an nginx lua_shared_dict, for the
+-- clients of every worker (client option shared_dict).
 -- @module campaign.pace
 
 local max, min = math.max, math.min
@@ -63,10 +66,14 @@ function Pace:delay(now)
   return at > now and at - now or 0
 end
 
---- A request goes at `now`.
+--- The turn of a request at `now`: taken when it is due (returns 0), else
+-- the seconds until it is (nothing taken).
 function Pace:take(now)
+  local due = self:delay(now)
+  if due > 0 then return due end
   local rate = self:current_rate(now)
   self.next_at = max(self.next_at, now) + (rate and 1 / rate or 0)
+  return 0
 end
 
 -- Requests answered (not 429) in the last WINDOW seconds.
@@ -122,6 +129,134 @@ function Pace:limited(now, sent, after, backoff)
   end
   self.next_at = max(self.next_at, self.paused_until)
   return pause
+end
+
+------------------------------------------------------------------------
+-- A pace shared by processes: every worker of an nginx, through a
+-- lua_shared_dict (ngx.shared.DICT: get, set, add, delete, incr). The state
+-- of a Pace lives in the dictionary; a turn and a 429 change it under a
+-- lock of the dictionary (an `add` that only one process wins), so that
+-- two workers never take the same turn. Times are CLOCK_MONOTONIC seconds,
+-- which every process of the machine reads alike.
+
+local Shared = setmetatable({}, { __index = Pace })
+Shared.__index = Shared
+
+-- The fields kept in the dictionary, in one value.
+local FIELDS = { "next_at", "paused_until", "base", "growth", "adjusted_at", "streak",
+  "streak_at" }
+-- Accepted answers are counted in buckets of this many seconds, which
+-- expire after a few windows.
+local BUCKET = 0.1
+-- A lock a process died holding (it cannot: nothing yields under it) ends
+-- after this many seconds; waiting for it, a process sleeps this long.
+local LOCK_TTL, LOCK_SLEEP = 0.5, 0.001
+
+local function encode_number(v)
+  if v == nil then return "n" end
+  return string.format("%.17g", v)
+end
+
+local function decode_number(text)
+  if text == "n" then return nil end
+  if text == "-inf" then return -math.huge end
+  if text == "inf" then return math.huge end
+  return tonumber(text)
+end
+
+--- A pace whose state is shared through `dict` under the name `name`
+-- (clients with the same name share one budget). `sleep(seconds)` waits
+-- while another process holds the lock.
+function M.shared(dict, name, rate, learn, sleep)
+  local self = M.new(rate, learn)
+  self.accepted, self.first, self.last = nil, nil, nil
+  self.dict, self.key, self.lock = dict, "pace " .. name, "pace-lock " .. name
+  self.bucket_key = "pace-accepted " .. name .. " "
+  self.sleep = sleep
+  self.shared = true
+  return setmetatable(self, Shared)
+end
+
+-- Reads the shared state into self (under the lock, self has it already:
+-- the Pace methods call delay and current_rate in the middle of a change).
+function Shared:_load()
+  if self.holding then return end
+  local text = self.dict:get(self.key)
+  if not text then return end
+  local i = 0
+  for word in text:gmatch("%S+") do
+    i = i + 1
+    local field = FIELDS[i]
+    if field then self[field] = decode_number(word) end
+  end
+end
+
+function Shared:_store()
+  local words = {}
+  for i, field in ipairs(FIELDS) do words[i] = encode_number(self[field]) end
+  local ok, err = self.dict:set(self.key, table.concat(words, " "))
+  if not ok then error("campaign: the shared_dict could not keep the pace: " .. tostring(err), 0) end
+end
+
+-- Runs method(self, ...) on the shared state, under the lock.
+function Shared:_locked(method, ...)
+  local dict = self.dict
+  while true do
+    local ok, err = dict:add(self.lock, true, LOCK_TTL)
+    if ok then break end
+    if err ~= "exists" then
+      error("campaign: the shared_dict could not keep the pace: " .. tostring(err), 0)
+    end
+    self.sleep(LOCK_SLEEP)
+  end
+  self:_load()
+  self.holding = true
+  local ok, result = pcall(method, self, ...)
+  local stored, problem = true, nil
+  if ok then stored, problem = pcall(self._store, self) end
+  self.holding = false
+  dict:delete(self.lock)
+  if not ok then error(result, 0) end
+  if not stored then error(problem, 0) end
+  return result
+end
+
+function Shared:current_rate(now)
+  self:_load()
+  return Pace.current_rate(self, now)
+end
+
+function Shared:delay(now)
+  self:_load()
+  return Pace.delay(self, now)
+end
+
+function Shared:take(now)
+  return self:_locked(Pace.take, now)
+end
+
+function Shared:limited(now, sent, after, backoff)
+  return self:_locked(Pace.limited, now, sent, after, backoff)
+end
+
+-- Answers accepted in the last WINDOW seconds, from every process.
+function Shared:_accepted(now)
+  local n, last = 0, math.floor(now / BUCKET)
+  for b = math.floor((now - WINDOW) / BUCKET) + 1, last do
+    n = n + (self.dict:get(self.bucket_key .. b) or 0)
+  end
+  return n
+end
+
+function Shared:ok(now)
+  local dict = self.dict
+  dict:incr(self.bucket_key .. math.floor(now / BUCKET), 1, 0, 4 * WINDOW)
+  -- A 429 in a row no more. Outside the lock: the worst a race does is
+  -- keep a streak that a 429 of another process just counted.
+  self:_load()
+  if self.streak ~= 0 then
+    self:_locked(function(s) s.streak = 0 end)
+  end
 end
 
 return M

@@ -8,6 +8,8 @@
 --    libcurl = true,                      -- campaign.client without a transport
 --    init_client = true,                  -- the libcurl client made in init_worker
 --    where = "timer" | "thread",          -- run it in ngx.timer.at / run_worker_thread
+--    where = "every_worker",              -- run by every worker at once (in a timer)
+--                                         --   -> {workers = {answer, ...}}
 --    times = 3,                           -- the same call, that many times
 --    threads = 4}                         -- by that many light threads sharing the client
 --
@@ -29,10 +31,28 @@ local KEYS = {
 -- Made in init_worker, where libcurl is allowed; used later in a request.
 local init_client, init_error
 
+-- The last scenario this worker ran for where = "every_worker".
+local last_job
+
+-- A worker cannot call another: with several, each polls the mailbox for a
+-- scenario every worker is to run, and leaves its answer there.
+local function poll(premature)
+  if premature then return end
+  local mailbox = ngx.shared.campaign_test
+  local job = mailbox:get("job")
+  if not job or job == last_job then return end
+  last_job = job
+  local s = cjson.decode(job)
+  local ok, answer = xpcall(M.scenario, debug.traceback, s)
+  mailbox:set("answer " .. s.job .. " " .. ngx.worker.id(),
+    cjson.encode(ok and answer or { raised = tostring(answer) }))
+end
+
 function M.init_worker(emu_base)
   local ok, c = pcall(campaign.client, { provider = "vapi", api_key = KEYS.vapi,
     base_url = emu_base .. "/vapi", max_retries = 0 })
   if ok then init_client = c else init_error = c end
+  if ngx.worker.count() > 1 then assert(ngx.timer.every(0.01, poll)) end
 end
 
 local function now()
@@ -78,7 +98,8 @@ function M.scenario(s)
       list[#list + 1] = ngx.thread.spawn(function()
         for _ = 1, s.times or 1 do
           local t0 = now()
-          local body, err = c[s.op or "create"](c, unpack(s.args or {}))
+          local pok, body, err = xpcall(c[s.op or "create"], debug.traceback, c, unpack(s.args or {}))
+          if not pok then error(body) end
           results[#results + 1] = { body = body, err = err and plain_error(err),
             elapsed = now() - t0 }
         end
@@ -131,6 +152,25 @@ function M.run()
     local deadline = now() + 10
     while not result and now() < deadline do ngx.sleep(0.005) end
     return answer(result or { raised = "the timer did not finish" })
+  elseif s.where == "every_worker" then
+    -- {workers = {answer of worker 0, of worker 1, ...}}
+    local mailbox = ngx.shared.campaign_test
+    local id = mailbox:incr("jobs", 1, 0)
+    s.where, s.job = nil, id
+    mailbox:set("job", cjson.encode(s))
+    local answers, count = {}, ngx.worker.count()
+    local deadline = now() + 30
+    while now() < deadline do
+      local all = true
+      for w = 0, count - 1 do
+        local text = answers[w + 1] == nil and mailbox:get("answer " .. id .. " " .. w)
+        if text then answers[w + 1] = cjson.decode(text) end
+        if answers[w + 1] == nil then all = false end
+      end
+      if all then return answer({ workers = answers }) end
+      ngx.sleep(0.01)
+    end
+    return answer({ raised = "not every worker answered in time" })
   elseif s.where == "thread" then
     local ok, pok, text = ngx.run_worker_thread("campaign_test", "thread", "run",
       cjson.encode(s))

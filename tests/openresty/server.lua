@@ -49,14 +49,16 @@ local function make_certificate(prefix)
   return true
 end
 
---- Starts the server. opts.emu: a started emulator (helpers.emulator).
+--- Starts the server. opts.emu: a started emulator (helpers.emulator);
+-- opts.workers: nginx worker processes (1).
 function M.start(opts)
   local root = M.root()
   local template = assert(proc.read_file(root .. "/tests/openresty/nginx.conf.in"))
   local srv, err = nginx.start {
     name = "openresty server",
     template = template,
-    vars = { ROOT = root, EMU_BASE = opts.emu.base, VAPI_KEY = opts.emu.keys.vapi },
+    vars = { ROOT = root, EMU_BASE = opts.emu.base, VAPI_KEY = opts.emu.keys.vapi,
+      WORKERS = tostring(opts.workers or 1) },
     prefix_name = PREFIX_NAME,
     ports = { "PORT", "TLS_PORT" },
     -- LUA_PATH and LUA_CPATH (set by make test) would leak into nginx's ";;".
