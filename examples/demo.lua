@@ -50,23 +50,23 @@ local ok, failure = pcall(function()
   }
 
   title("1. prepare: the request create would send (key redacted)")
-  print(tostring(assert(c:prepare("create", fields))))
+  print(tostring(campaign.assert(c:prepare("create", fields))))
 
   title("2. create: the campaign the provider answered with")
-  local created = assert(c:create(fields))
+  local created = campaign.assert(c:create(fields))
   show({ id = created.id, name = created.name, status = created.status,
     customers = #created.customers })
 
   title("3. update: rename it (PATCH)")
-  local updated = assert(c:update(created.id, { name = "Spring renewals (EU)" }))
+  local updated = campaign.assert(c:update(created.id, { name = "Spring renewals (EU)" }))
   show({ id = updated.id, name = updated.name })
 
   title("4. stop: cancel it")
-  local stopped = assert(c:stop(created.id))
+  local stopped = campaign.assert(c:stop(created.id))
   show({ id = stopped.id, status = stopped.status })
 
   title("5. get: read it back")
-  local got = assert(c:get(created.id))
+  local got = campaign.assert(c:get(created.id))
   show({ id = got.id, name = got.name, status = got.status })
 
   title("6. mistakes: nothing is sent, every problem is listed")

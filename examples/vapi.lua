@@ -37,9 +37,9 @@ if not base_url then
   return
 end
 
-local created = assert(client:create(fields))
+local created = campaign.assert(client:create(fields))
 print(("\ncreated %s, status %s"):format(created.id, created.status))
-local renamed = assert(client:update(created.id, { name = "Spring renewals (EU)" }))
+local renamed = campaign.assert(client:update(created.id, { name = "Spring renewals (EU)" }))
 print("renamed to " .. renamed.name)
-local cancelled = assert(client:stop(created.id))
+local cancelled = campaign.assert(client:stop(created.id))
 print("status now " .. cancelled.status)

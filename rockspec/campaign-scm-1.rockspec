@@ -42,6 +42,8 @@ build = {
       ["campaign.windows"] = "lua/campaign/windows.lua",
       ["campaign.openresty"] = "lua/campaign/openresty.lua",
       ["campaign.pace"] = "lua/campaign/pace.lua",
+      ["campaign.errors"] = "lua/campaign/errors.lua",
+      ["campaign.redact"] = "lua/campaign/redact.lua",
    },
    install = {
       bin = { campaign = "bin/campaign" },

@@ -3,8 +3,10 @@
 -- @module campaign
 
 local core = require "campaign.core"
-local core_encode, core_redact, core_interrupted = core.encode, core.redact, core.interrupted
+local core_encode, core_interrupted = core.encode, core.interrupted
 local providers = require "campaign.providers"
+local errors = require "campaign.errors"
+local redact = require "campaign.redact"
 local pace_module = require("campaign.pace")
 local pace_new, pace_shared = pace_module.new, pace_module.shared
 local cjson = require("cjson").new()
@@ -17,7 +19,8 @@ local error, pcall = error, pcall
 local floor, random, min = math.floor, math.random, math.min
 local concat, sort, format = table.concat, table.sort, string.format
 
-local REDACTED = "[REDACTED]"
+
+local redact_text, redact_headers = redact.text, redact.headers
 
 -- Keys are kept out of the client table so that printing or iterating a
 -- client never shows them.
@@ -36,64 +39,15 @@ end
 -- ---------------------------------------------------------------------------
 -- Errors
 
-local Error = {}
-Error.__index = Error
-Error.__tostring = function(e)
-  return format("campaign %s %s: %s", e.provider or "?", e.op or "?", e.message)
-end
+M.Error = errors.Error
+local is_error, raise = errors.is_error, errors.raise
 
 local function new_error(client, op, kind, message, extra)
-  local e = extra or {}
-  e.kind, e.message = kind, message
-  e.provider = client and client.provider
-  e.op = op
-  return setmetatable(e, Error)
+  return errors.new(client and client.provider, op, kind, message, extra)
 end
-M.Error = Error
-
-local function is_error(value) return getmetatable(value) == Error end
-
--- "customers[10]" sorts after "customers[9]".
-local function natural_less(a, b)
-  local fa, fb = a.field, b.field
-  if fa == fb then return a.message < b.message end
-  local pa, pb = fa:gsub("%d+", function(d) return format("%012d", #d < 12 and tonumber(d) or 0) end),
-    fb:gsub("%d+", function(d) return format("%012d", #d < 12 and tonumber(d) or 0) end)
-  if pa == pb then return fa < fb end
-  return pa < pb
-end
-
-local redact_text
 
 local function validation_error(client, op, problems)
-  local last = problems[#problems]
-  local more, count
-  -- The C core ends a long list with a summary entry that has no field:
-  -- past 100 problems it only counts them.
-  if last.field == "" and last.message:find("^and %d+ more problems$") then
-    problems[#problems] = nil
-    more = last.message
-    count = #problems + tonumber(more:match("%d+"))
-  end
-  count = count or #problems
-  -- A value quoted in a message may be the key, put in a field by mistake.
-  local key = client and secrets[client]
-  if key then
-    for _, p in ipairs(problems) do
-      p.field, p.message = redact_text(p.field, key), redact_text(p.message, key)
-    end
-  end
-  sort(problems, natural_less)
-  local first = problems[1]
-  local text = first.field ~= "" and (first.field .. " " .. first.message) or first.message
-  local others = #problems - 1
-  if more then
-    text = text .. format(" (%d more listed in err.errors, and %d more problems only counted: "
-      .. "err.count = %d)", others, count - #problems, count)
-  elseif others > 0 then
-    text = text .. format(" (and %d more problem%s in err.errors)", others, others == 1 and "" or "s")
-  end
-  return new_error(client, op, "validation", text, { errors = problems, count = count })
+  return errors.validation(client and client.provider, op, problems, client and secrets[client])
 end
 
 local function single_problem(client, op, field, message)
@@ -103,86 +57,10 @@ end
 -- ---------------------------------------------------------------------------
 -- Requests
 
--- Where a message cuts what it quotes ("..." after 48 or 60 characters),
--- the piece of the key at the cut: at least MIN_CUT characters of the key's
--- start before "...", or of its end after.
-local MIN_CUT = 4
-local function redact_cuts(s, key)
-  local out, pos = {}, 1
-  while true do
-    local i = s:find("...", pos, true)
-    if not i then break end
-    local before = s:sub(pos, i - 1)
-    for k = math.min(#key - 1, #before), MIN_CUT, -1 do
-      if before:sub(-k) == key:sub(1, k) then
-        before = before:sub(1, -k - 1) .. REDACTED
-        break
-      end
-    end
-    out[#out + 1] = before
-    out[#out + 1] = "..."
-    pos = i + 3
-    local after = s:sub(pos, pos + #key - 2)
-    for k = #after, MIN_CUT, -1 do
-      if after:sub(1, k) == key:sub(-k) then
-        out[#out + 1] = REDACTED
-        pos = pos + k
-        break
-      end
-    end
-  end
-  out[#out + 1] = s:sub(pos)
-  return concat(out)
-end
-
--- The key replaced wherever it is in s, as written or escaped (JSON's \/
--- and \uXXXX, percent escapes): see core.redact; and its cut pieces.
-function redact_text(s, key)
-  if type(s) ~= "string" or not key or key == "" then return s end
-  s = core_redact(s, key, REDACTED)
-  if s:find("...", 1, true) then s = redact_cuts(s, key) end
-  return s
-end
-
--- A copy of v with the key replaced in every string, names included: for
--- headers, whose values a custom transport may give as lists.
--- Tables below HEADER_DEPTH, and any met twice (a cycle, or a table used
--- in two places: the copy would be walked once per path), read [REDACTED].
-local HEADER_DEPTH = 4
-local function redact_value(v, key, depth, seen)
-  if type(v) == "string" then return redact_text(v, key) end
-  if type(v) ~= "table" then return v end
-  seen = seen or {}
-  if depth > HEADER_DEPTH or seen[v] then return REDACTED end
-  seen[v] = true
-  local out = {}
-  for name, value in next, v do
-    out[redact_value(name, key, depth + 1, seen)] = redact_value(value, key, depth + 1, seen)
-  end
-  return out
-end
-
-local function redact_headers(headers, key)
-  if type(headers) ~= "table" or not key then return headers end
-  return redact_value(headers, key, 0)
-end
-
 -- A printable copy with the credentials hidden.
 local function redacted_headers(headers, client)
-  local copy = {}
-  if type(headers) ~= "table" then return copy end
-  local key = client and secrets[client]
-  local auth = client and providers[client.provider].auth_header:lower()
-  for name, value in next, headers do
-    local lname = type(name) == "string" and name:lower()
-    if lname == auth or lname == "authorization" or lname == "api-key"
-      or lname == "x-api-key" then
-      copy[redact_text(name, key)] = REDACTED
-    else
-      copy[redact_text(name, key)] = redact_value(value, key, 1)
-    end
-  end
-  return copy
+  return redact.printable_headers(headers, client and secrets[client],
+    client and providers[client.provider].auth_header:lower())
 end
 
 -- The headers a request goes out with: its own once the caller looked at
@@ -228,7 +106,7 @@ local function check_id(client, op, id)
     return format("%d", id)
   end
   if type(id) ~= "string" then
-    error(format("campaign %s %s: id must be a string (got %s)", client.provider, op, type(id)), 3)
+    raise(format("campaign %s %s: id must be a string (got %s)", client.provider, op, type(id)))
   end
   local shown = format("%q", #id > 60 and id:sub(1, 60) .. "..." or id)
   if id == "" then
@@ -296,7 +174,7 @@ end
 function Client:prepare(op, fields, id)
   local spec = self._ops[op]
   if not spec then
-    error(format("campaign %s: unknown operation %s", self.provider, tostring(op)), 2)
+    raise(format("campaign %s: unknown operation %s", self.provider, tostring(op)))
   end
   if spec.unsupported then
     return nil, new_error(self, op, "unsupported", spec.unsupported)
@@ -312,7 +190,7 @@ function Client:prepare(op, fields, id)
   end
   if spec.query then
     if fields ~= nil and type(fields) ~= "table" then
-      error(format("campaign %s %s: query must be a table", self.provider, op), 2)
+      raise(format("campaign %s %s: query must be a table", self.provider, op))
     end
     local query = fields or {}
     local ok, problems = core.validate(spec.query, query, self.passthrough)
@@ -328,8 +206,8 @@ function Client:prepare(op, fields, id)
   end
   if spec.schema then
     if type(fields) ~= "table" then
-      error(format("campaign %s %s: fields must be a table (got %s)", self.provider, op,
-        type(fields)), 2)
+      raise(format("campaign %s %s: fields must be a table (got %s)", self.provider, op,
+        type(fields)))
     end
     local normalize = self._normalize
     if normalize then
@@ -424,7 +302,7 @@ local function provider_message(decoded)
           fields[#fields + 1] = { field = field, message = concat(texts, "; ") }
         end
       end
-      sort(fields, natural_less)
+      errors.sort(fields)
       if #fields == 0 then fields = nil end
     end
   end
@@ -470,7 +348,7 @@ local BLOCKING = "the libcurl transport would block the nginx worker in the %s p
   .. 'require("campaign.openresty").client(opts), or set allow_blocking = true'
 local function refuse_blocking(client)
   local phase = not client._allow_blocking and blocking_phase()
-  if phase then error(format("campaign %s: " .. BLOCKING, client.provider, phase), 0) end
+  if phase then raise(format("campaign %s: " .. BLOCKING, client.provider, phase)) end
 end
 
 -- One attempt through the transport: a response table, or nil and
@@ -582,16 +460,16 @@ local function call_hook(hook, info)
 end
 
 -- Settings of one call: the client's, overridden by the call's options.
-function Client:_settings(op, opts, level, extra)
+function Client:_settings(op, opts, extra)
   opts = opts or {}
   if type(opts) ~= "table" then
-    error(format("campaign %s %s: call options must be a table", self.provider, op), level)
+    raise(format("campaign %s %s: call options must be a table", self.provider, op))
   end
   for name in pairs(opts) do
     if not CALL_OPTIONS[name] and not (extra and extra[name]) then
-      error(format("campaign %s %s: unknown call option %s (known: connect_timeout, "
+      raise(format("campaign %s %s: unknown call option %s (known: connect_timeout, "
         .. "max_retries, max_wait, timeout%s)", self.provider, op, tostring(name),
-        extra and ", concurrency, on_progress" or ""), level)
+        extra and ", concurrency, on_progress" or ""))
     end
   end
   local set = { timeout = opts.timeout, connect_timeout = opts.connect_timeout,
@@ -600,8 +478,8 @@ function Client:_settings(op, opts, level, extra)
   for name, range in pairs(CALL_OPTIONS) do
     local v = set[name]
     if v ~= nil and (type(v) ~= "number" or v ~= v or v < range[1] or v > range[2]) then
-      error(format("campaign %s %s: call option %s must be a number between %s and %s",
-        self.provider, op, name, range[1], range[2]), level)
+      raise(format("campaign %s %s: call option %s must be a number between %s and %s",
+        self.provider, op, name, range[1], range[2]))
     end
     if v == nil then set[name] = self[name] end
   end
@@ -733,7 +611,7 @@ end
 
 function Client:_send(op, req, opts)
   if not secrets[self] then return nil, self:_missing_key(op) end
-  local set = self:_settings(op, opts, 4)
+  local set = self:_settings(op, opts)
   return self:_run_one(op, req, set, { sends = 0, retries = 0, started = self:_now() })
 end
 
@@ -764,8 +642,8 @@ function Client:stop(id, opts) return self:_call("stop", nil, id, opts) end
 function Client:attach_agent(campaign_id, fields, opts)
   local template = type(opts) == "table" and opts.template
   if template ~= nil and type(template) ~= "boolean" then
-    error(format("campaign %s attach_agent: call option template must be true or false",
-      self.provider), 2)
+    raise(format("campaign %s attach_agent: call option template must be true or false",
+      self.provider))
   end
   local op = template and "attach_agent_template" or "attach_agent"
   if not self._ops[op] then
@@ -971,24 +849,24 @@ function Client:_many(op, requests, results, set, concurrency, on_progress)
   return value
 end
 
-local function many(self, op, items, opts, level)
+local function many(self, op, items, opts)
   if type(items) ~= "table" then
-    error(format("campaign %s %s_many: the list must be a table", self.provider, op), level)
+    raise(format("campaign %s %s_many: the list must be a table", self.provider, op))
   end
   if self._in_batch then
-    error(format("campaign %s %s_many: a batch is already running on this client (from its "
+    raise(format("campaign %s %s_many: a batch is already running on this client (from its "
       .. "on_progress or a hook?): start the next one after it returns, or use another client",
-      self.provider, op), level)
+      self.provider, op))
   end
-  local set = self:_settings(op, opts, level + 1, MANY_OPTIONS)
+  local set = self:_settings(op, opts, MANY_OPTIONS)
   opts = opts or {}
   local concurrency = opts.concurrency or 8
   if type(concurrency) ~= "number" or concurrency < 1 or concurrency ~= floor(concurrency) then
-    error(format("campaign %s %s_many: concurrency must be a positive integer", self.provider,
-      op), level)
+    raise(format("campaign %s %s_many: concurrency must be a positive integer", self.provider,
+      op))
   end
   if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
-    error(format("campaign %s %s_many: on_progress must be a function", self.provider, op), level)
+    raise(format("campaign %s %s_many: on_progress must be a function", self.provider, op))
   end
   local requests, results = {}, {}
   local missing_key = not secrets[self]
@@ -997,8 +875,7 @@ local function many(self, op, items, opts, level)
     local req, err
     if op == "update" then
       if type(item) ~= "table" then
-        error(format("campaign %s update_many: item %d must be {id, fields}", self.provider, i),
-          level)
+        raise(format("campaign %s update_many: item %d must be {id, fields}", self.provider, i))
       end
       req, err = self:prepare("update", item[2] or item.fields, item[1] or item.id)
     else
@@ -1015,10 +892,10 @@ end
 -- `list` holds the fields of each campaign; `opts.concurrency` (default 8),
 -- `opts.on_progress(done, total)`. Returns the results in input order: each
 -- the body, or the error table (see campaign.is_error).
-function Client:create_many(list, opts) return many(self, "create", list, opts, 3) end
+function Client:create_many(list, opts) return many(self, "create", list, opts) end
 
 --- Updates many campaigns at once: `list` holds `{id, fields}` pairs.
-function Client:update_many(list, opts) return many(self, "update", list, opts, 3) end
+function Client:update_many(list, opts) return many(self, "update", list, opts) end
 
 --- Closes the client's HTTP handle (also done by the garbage collector).
 function Client:close()
@@ -1064,18 +941,18 @@ end
 -- worker's client of this provider and base URL shares one pace.
 local function shared_dict_option(name)
   if type(name) ~= "string" then
-    error("campaign.client: shared_dict must be the name of a lua_shared_dict (a string)", 3)
+    raise("campaign.client: shared_dict must be the name of a lua_shared_dict (a string)")
   end
   local ngx = rawget(_G, "ngx")
   local shared = type(ngx) == "table" and ngx.shared
   if not shared then
-    error("campaign.client: shared_dict needs nginx with its Lua module (use "
-      .. "campaign.openresty): ngx.shared is not available here", 3)
+    raise("campaign.client: shared_dict needs nginx with its Lua module (use "
+      .. "campaign.openresty): ngx.shared is not available here")
   end
   local dict = shared[name]
   if not dict then
-    error(format("campaign.client: shared_dict: nginx.conf declares no lua_shared_dict %q "
-      .. "(add: lua_shared_dict %s 1m;)", name, name), 3)
+    raise(format("campaign.client: shared_dict: nginx.conf declares no lua_shared_dict %q "
+      .. "(add: lua_shared_dict %s 1m;)", name, name))
   end
   return dict
 end
@@ -1096,8 +973,8 @@ local function rate_option(value, provider)
     if type(n) == "number" and type(per) == "number" and per > 0 then rate = n / per end
   end
   if type(rate) ~= "number" or rate ~= rate or rate <= 0 or rate > 1e6 then
-    error("campaign.client: rate_limit must be requests per second (a number above 0), "
-      .. "{requests = N, per = seconds}, or false", 3)
+    raise("campaign.client: rate_limit must be requests per second (a number above 0), "
+      .. "{requests = N, per = seconds}, or false")
   end
   return rate
 end
@@ -1105,7 +982,7 @@ end
 local function check_number_option(opts, name, lo, hi)
   local v = opts[name]
   if v ~= nil and (type(v) ~= "number" or v ~= v or v < lo or v > hi) then
-    error(format("campaign.client: %s must be a number between %s and %s", name, lo, hi), 3)
+    raise(format("campaign.client: %s must be a number between %s and %s", name, lo, hi))
   end
 end
 
@@ -1150,22 +1027,22 @@ local MIN_KEY = 8
 --- Makes a client for one provider. Raises on wrong options.
 function M.client(opts)
   if type(opts) ~= "table" then
-    error("campaign.client: options must be a table", 2)
+    raise("campaign.client: options must be a table")
   end
   for name in pairs(opts) do
     if not OPTION_SET[name] then
       local hint = type(name) == "string" and closest(name, OPTIONS)
       local shown = tostring(name)
       if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
-      error(format("campaign.client: unknown option %s%s", shown,
-        hint and format(" (did you mean %s?)", hint) or ""), 2)
+      raise(format("campaign.client: unknown option %s%s", shown,
+        hint and format(" (did you mean %s?)", hint) or ""))
     end
   end
   local name = opts.provider
   local provider = providers[name]
   if not provider then
-    error(format("campaign.client: unknown provider %s (known: %s)", tostring(name),
-      concat(M.providers(), ", ")), 2)
+    raise(format("campaign.client: unknown provider %s (known: %s)", tostring(name),
+      concat(M.providers(), ", ")))
   end
   check_number_option(opts, "timeout", 0.001, 86400)
   check_number_option(opts, "connect_timeout", 0.001, 86400)
@@ -1178,58 +1055,58 @@ function M.client(opts)
   for _, option in ipairs(BOOLEAN_OPTIONS) do
     local v = opts[option]
     if v ~= nil and type(v) ~= "boolean" then
-      error(format("campaign.client: %s must be true or false (got a %s)", option, type(v)), 2)
+      raise(format("campaign.client: %s must be true or false (got a %s)", option, type(v)))
     end
   end
   local phase = not opts.transport and not opts.allow_blocking and blocking_phase()
-  if phase then error("campaign.client: " .. format(BLOCKING, phase), 2) end
+  if phase then raise("campaign.client: " .. format(BLOCKING, phase)) end
   for _, fn in ipairs({ "transport", "sleep", "on_request", "on_response", "json_decode" }) do
     if opts[fn] ~= nil and type(opts[fn]) ~= "function" then
-      error(format("campaign.client: %s must be a function", fn), 2)
+      raise(format("campaign.client: %s must be a function", fn))
     end
   end
 
   local key = opts.api_key
   if key == nil then key = os.getenv(provider.env) end
   if key ~= nil then
-    if type(key) ~= "string" then error("campaign.client: api_key must be a string", 2) end
+    if type(key) ~= "string" then raise("campaign.client: api_key must be a string") end
     if key:find("[%z\r\n]") then
-      error("campaign.client: api_key contains CR, LF or NUL", 2)
+      raise("campaign.client: api_key contains CR, LF or NUL")
     end
     if key == "" then key = nil end
     if key and #key < MIN_KEY then
-      error(format("campaign.client: api_key is too short (%d characters; at least %d): "
+      raise(format("campaign.client: api_key is too short (%d characters; at least %d): "
         .. "provider keys are longer, and a shorter one could not be told apart from "
-        .. "ordinary text when it is kept out of errors and logs", #key, MIN_KEY), 2)
+        .. "ordinary text when it is kept out of errors and logs", #key, MIN_KEY))
     end
   end
 
   local base_url = opts.base_url or provider.base_url
-  if type(base_url) ~= "string" then error("campaign.client: base_url must be a string", 2) end
+  if type(base_url) ~= "string" then raise("campaign.client: base_url must be a string") end
   local base, url_err = core.url(base_url, "")
-  if not base then error("campaign.client: " .. url_err, 2) end
+  if not base then raise("campaign.client: " .. url_err) end
   base = base:gsub("/$", "")
   -- The URL is never quoted in these messages: it may hold a secret.
   local parts = core.url_parts(base)
   if parts.user then
-    error("campaign.client: base_url must not hold a user name or password (user:password@): "
-      .. "they would travel and be shown with every request; give the key as api_key", 2)
+    raise("campaign.client: base_url must not hold a user name or password (user:password@): "
+      .. "they would travel and be shown with every request; give the key as api_key")
   end
   if parts.query or parts.fragment then
-    error("campaign.client: base_url must not have a query (?...) or a fragment (#...): "
-      .. "the routes are appended to its path", 2)
+    raise("campaign.client: base_url must not have a query (?...) or a fragment (#...): "
+      .. "the routes are appended to its path")
   end
   -- Plain http is allowed without allow_http only when the bytes stay on
   -- this machine: to a loopback host, directly (never through a proxy).
   local direct = false
   if parts.scheme == "http" and not opts.allow_http then
     if not loopback(parts.host) then
-      error("campaign.client: base_url must use https (plain http is only allowed for "
-        .. "loopback hosts, or with allow_http = true)", 2)
+      raise("campaign.client: base_url must use https (plain http is only allowed for "
+        .. "loopback hosts, or with allow_http = true)")
     end
     if opts.proxy ~= nil and opts.proxy ~= "" then
-      error("campaign.client: plain http to a loopback host through a proxy would carry the "
-        .. "key in clear text off this machine: use https, drop proxy, or set allow_http = true", 2)
+      raise("campaign.client: plain http to a loopback host through a proxy would carry the "
+        .. "key in clear text off this machine: use https, drop proxy, or set allow_http = true")
     end
     direct = true
   end
@@ -1238,7 +1115,7 @@ function M.client(opts)
   local known = known_schemas()
   local legacy = opts.legacy and provider.legacy_paths or {}
   if opts.legacy and not provider.legacy_paths then
-    error(format("campaign.client: provider %s has no legacy routes", name), 2)
+    raise(format("campaign.client: provider %s has no legacy routes", name))
   end
   for op, spec in pairs(provider.ops) do
     local copy = {}
@@ -1251,12 +1128,12 @@ function M.client(opts)
     ops[op] = copy
   end
   if opts.paths ~= nil then
-    if type(opts.paths) ~= "table" then error("campaign.client: paths must be a table", 2) end
+    if type(opts.paths) ~= "table" then raise("campaign.client: paths must be a table") end
     for op, path in pairs(opts.paths) do
-      if not ops[op] then error(format("campaign.client: paths.%s is not an operation", tostring(op)), 2) end
+      if not ops[op] then raise(format("campaign.client: paths.%s is not an operation", tostring(op))) end
       if type(path) ~= "string" or path:sub(1, 1) ~= "/" or path:find("[%c ?#]") then
-        error(format("campaign.client: paths.%s must be a string starting with / "
-          .. "(no spaces, control characters, ? or #)", op), 2)
+        raise(format("campaign.client: paths.%s must be a string starting with / "
+          .. "(no spaces, control characters, ? or #)", op))
       end
       ops[op].path = path
       if ops[op].unsupported then
@@ -1280,7 +1157,7 @@ function M.client(opts)
 
   local user_agent = opts.user_agent or ("lua-campaign/" .. M._VERSION)
   local problem = bad_header("User-Agent", user_agent)
-  if problem then error("campaign.client: " .. problem, 2) end
+  if problem then raise("campaign.client: " .. problem) end
   -- Header names are case-insensitive: one name, one header on the wire.
   local headers, by_name = {}, {}
   local function set_header(hname, value)
@@ -1291,23 +1168,23 @@ function M.client(opts)
   set_header("Accept", "application/json")
   set_header("User-Agent", user_agent)
   if opts.headers ~= nil then
-    if type(opts.headers) ~= "table" then error("campaign.client: headers must be a table", 2) end
+    if type(opts.headers) ~= "table" then raise("campaign.client: headers must be a table") end
     local given = {}
     for hname, value in pairs(opts.headers) do
       problem = bad_header(hname, value)
-      if problem then error("campaign.client: " .. problem, 2) end
+      if problem then raise("campaign.client: " .. problem) end
       local lname = hname:lower()
       if OWN_HEADERS[lname] then
-        error(format("campaign.client: headers: %s is written by the transport and cannot be set",
-          OWN_HEADERS[lname]), 2)
+        raise(format("campaign.client: headers: %s is written by the transport and cannot be set",
+          OWN_HEADERS[lname]))
       end
       if lname == provider.auth_header:lower() then
-        error(format("campaign.client: headers: %s carries the API key: give the key as api_key",
-          provider.auth_header), 2)
+        raise(format("campaign.client: headers: %s carries the API key: give the key as api_key",
+          provider.auth_header))
       end
       if given[lname] then
-        error(format("campaign.client: headers: %s is given twice (names are case-insensitive)",
-          hname), 2)
+        raise(format("campaign.client: headers: %s is given twice (names are case-insensitive)",
+          hname))
       end
       given[lname] = true
       set_header(hname, value)
@@ -1373,9 +1250,12 @@ function M.client(opts)
 end
 
 --- True when `value` is an error table of this module.
-function M.is_error(value)
-  return getmetatable(value) == Error
-end
+M.is_error = errors.is_error
+
+--- `campaign.assert(c:get(id))`: like assert on every Lua (PUC Lua 5.1's
+-- takes only a string message): the values when the first is true, else
+-- raises the error's one line at the caller's line.
+M.assert = errors.assert
 
 --- One-shot create: `campaign.client(opts):create(fields)`.
 function M.create(opts, fields, call_opts)

@@ -20,7 +20,9 @@
 
 local M = {}
 
-local type, pairs, tostring, tonumber, error = type, pairs, tostring, tonumber, error
+local raise = require("campaign.errors").raise
+
+local type, pairs, tostring, tonumber = type, pairs, tostring, tonumber
 local concat, format = table.concat, string.format
 local floor, max, min = math.floor, math.max, math.min
 
@@ -49,8 +51,8 @@ local OWN_HEADERS = { host = true, ["content-length"] = true, ["transfer-encodin
 local function get_ngx()
   local ngx = rawget(_G, "ngx")
   if type(ngx) ~= "table" or type(ngx.socket) ~= "table" or type(ngx.socket.tcp) ~= "function" then
-    error("campaign.openresty: needs OpenResty (nginx with its Lua module): ngx.socket.tcp "
-      .. "is not available here", 3)
+    raise("campaign.openresty: needs OpenResty (nginx with its Lua module): ngx.socket.tcp "
+      .. "is not available here")
   end
   return ngx
 end
@@ -299,9 +301,9 @@ end
 --   pool_size          connections kept per host (default 32)
 function M.transport(opts)
   opts = opts or {}
-  if type(opts) ~= "table" then error("campaign.openresty: options must be a table", 2) end
+  if type(opts) ~= "table" then raise("campaign.openresty: options must be a table") end
   if opts.ssl_verify ~= nil and type(opts.ssl_verify) ~= "boolean" then
-    error("campaign.openresty: ssl_verify must be true or false", 2)
+    raise("campaign.openresty: ssl_verify must be true or false")
   end
   local ngx = get_ngx()
   local verify = opts.ssl_verify ~= false
@@ -309,14 +311,14 @@ function M.transport(opts)
   local keepalive = opts.keepalive_timeout or DEFAULT_KEEPALIVE
   local pool_size = opts.pool_size or DEFAULT_POOL_SIZE
   if type(max_body) ~= "number" or not (max_body >= 1 and max_body <= 1e9) then
-    error("campaign.openresty: max_body must be between 1 and 10^9 bytes", 2)
+    raise("campaign.openresty: max_body must be between 1 and 10^9 bytes")
   end
   if type(keepalive) ~= "number" or not (keepalive >= 0 and keepalive <= 86400) then
-    error("campaign.openresty: keepalive_timeout must be a number of seconds (0 to 86400)", 2)
+    raise("campaign.openresty: keepalive_timeout must be a number of seconds (0 to 86400)")
   end
   if type(pool_size) ~= "number" or not (pool_size >= 1 and pool_size <= 100000)
     or pool_size ~= floor(pool_size) then
-    error("campaign.openresty: pool_size must be an integer from 1 to 100000", 2)
+    raise("campaign.openresty: pool_size must be an integer from 1 to 100000")
   end
   local sessions = {}   -- TLS sessions by pool, for resumption
 
@@ -399,7 +401,7 @@ function M.transport(opts)
   end
 
   return function(req)
-    if type(req) ~= "table" then error("campaign.openresty: the request must be a table", 2) end
+    if type(req) ~= "table" then raise("campaign.openresty: the request must be a table") end
     local url, problem = parse_url(req.url)
     if not url then return failure("transport", problem, false) end
     local parts
@@ -431,19 +433,19 @@ end
 -- `campaign.client`. `ssl_verify` and `max_body` apply to the transport;
 -- `transport_opts` may add `keepalive_timeout` and `pool_size`.
 function M.options(opts, transport_opts)
-  if type(opts) ~= "table" then error("campaign.openresty: options must be a table", 2) end
+  if type(opts) ~= "table" then raise("campaign.openresty: options must be a table") end
   if transport_opts ~= nil and type(transport_opts) ~= "table" then
-    error("campaign.openresty: transport options must be a table", 2)
+    raise("campaign.openresty: transport options must be a table")
   end
   for _, name in ipairs({ "ca_file", "ca_path" }) do
     if opts[name] ~= nil then
-      error("campaign.openresty: " .. name .. " does not apply to nginx's sockets: set "
-        .. "lua_ssl_trusted_certificate in nginx.conf", 2)
+      raise("campaign.openresty: " .. name .. " does not apply to nginx's sockets: set "
+        .. "lua_ssl_trusted_certificate in nginx.conf")
     end
   end
   for _, name in ipairs({ "proxy", "no_proxy" }) do
     if opts[name] ~= nil then
-      error("campaign.openresty: " .. name .. " is not supported by the OpenResty transport", 2)
+      raise("campaign.openresty: " .. name .. " is not supported by the OpenResty transport")
     end
   end
   local copy = {}

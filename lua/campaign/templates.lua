@@ -7,6 +7,8 @@
 
 local templates = {}
 
+local raise = require("campaign.errors").raise
+
 local format, concat = string.format, table.concat
 
 -- A value given by the caller, for a message: its type when it is not a
@@ -166,7 +168,7 @@ end
 function templates.list(filter)
   filter = filter or {}
   if type(filter) ~= "table" then
-    error("campaign.templates.list: filter must be a table", 2)
+    raise("campaign.templates.list: filter must be a table")
   end
   local language, channel = filter.language, filter.channel
   if language ~= nil then

@@ -19,6 +19,8 @@
 
 local windows = {}
 
+local raise = require("campaign.errors").raise
+
 local format, concat = string.format, table.concat
 local floor = math.floor
 local rawget, next, type, tostring = rawget, next, type, tostring
@@ -398,7 +400,7 @@ end
 function windows.to_autocalls(input, opts)
   opts = opts or {}
   if type(opts) ~= "table" then
-    error("campaign.windows.to_autocalls: opts must be a table", 2)
+    raise("campaign.windows.to_autocalls: opts must be a table")
   end
   local list, err = windows.parse(input)
   if not list then return nil, err end
