@@ -88,6 +88,8 @@ install: $(CORE)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/campaign $(DESTDIR)$(LUA_SHAREDIR)/campaign
 	install -m 0755 $(CORE) $(DESTDIR)$(LUA_LIBDIR)/campaign/core.so
 	install -m 0644 lua/campaign/*.lua $(DESTDIR)$(LUA_SHAREDIR)/campaign/
+	install -d $(DESTDIR)$(LUA_SHAREDIR)/campaign/providers
+	install -m 0644 lua/campaign/providers/*.lua $(DESTDIR)$(LUA_SHAREDIR)/campaign/providers/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 bin/campaign $(DESTDIR)$(PREFIX)/bin/campaign
 

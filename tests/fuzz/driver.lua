@@ -740,10 +740,15 @@ function D.init(root)
   cjson = require "cjson"
   local seen = {}
   for _, s in ipairs(D.strings) do seen[s] = true end
-  for _, file in ipairs { "src/provider_vapi.c", "src/provider_smallest.c",
-    "src/provider_autocalls.c", "src/provider_atlas.c", "src/validate.c",
-    "lua/campaign/providers.lua", "lua/campaign/atlas.lua", "lua/campaign/windows.lua",
-    "lua/campaign/templates.lua" } do
+  -- The words of the rules: every provider's files, and the shared ones
+  -- (a file that is not there is skipped).
+  local files = { "src/validate.c", "src/formats.c", "src/text.c", "lua/campaign/atlas.lua",
+    "lua/campaign/windows.lua", "lua/campaign/templates.lua" }
+  for _, name in ipairs(campaign.providers()) do
+    files[#files + 1] = "src/provider_" .. name .. ".c"
+    files[#files + 1] = "lua/campaign/providers/" .. name .. ".lua"
+  end
+  for _, file in ipairs(files) do
     literals(root .. "/" .. file, D.strings, seen)
   end
   for _, s in ipairs(core.schemas()) do

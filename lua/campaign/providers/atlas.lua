@@ -1,0 +1,42 @@
+--- Atlas (provider = "atlas"): routes, auth, lifecycle calls and the
+-- shorthands of campaign.atlas. Field rules: src/provider_atlas.c.
+-- @module campaign.providers.atlas
+
+local atlas_normalize
+
+return {
+  env = "ATLAS_API_KEY",
+  base_url = "https://api.youratlas.com/v1/api",
+  auth_header = "api-key",
+  auth_prefix = "",
+  id_kind = "string",
+  ops = {
+    create = { method = "POST", path = "/campaign", schema = "atlas.campaign" },
+    -- "Update full campaign": the whole campaign, same body as create.
+    update = { method = "PUT", path = "/campaign/{id}", schema = "atlas.campaign" },
+    get = { method = "GET", path = "/campaign/{id}" },
+    -- No query parameters are documented: the empty schema reports a filter
+    -- instead of dropping it silently.
+    list = { method = "GET", path = "/campaign", query = "atlas.list" },
+    delete = { method = "DELETE", path = "/campaign/{id}" },
+    start = {
+      method = "PUT", path = "/campaign/{id}/status",
+      body = function() return { enabled = true } end,
+    },
+    stop = {
+      method = "PUT", path = "/campaign/{id}/status",
+      body = function() return { enabled = false } end,
+    },
+    -- Client:attach_agent. A campaign needs an agent before it can call or
+    -- answer. The bodies are not published: any JSON object is sent as given.
+    attach_agent = { method = "POST", path = "/agent/{id}", schema = "atlas.agent" },
+    attach_agent_template = { method = "POST", path = "/agent/new/{id}", schema = "atlas.agent" },
+  },
+  -- Shorthands (channel, language/template, TimeWindows and ToolIds as
+  -- lists) and the JSON-in-a-string checks, before the C validator.
+  normalize = function(op, fields, opts)
+    -- Loaded on first use (campaign.atlas requires this module).
+    atlas_normalize = atlas_normalize or require("campaign.atlas").normalize
+    return atlas_normalize(op, fields, opts)
+  end,
+}
