@@ -48,6 +48,11 @@ build = {
       ["campaign.pace"] = "lua/campaign/pace.lua",
       ["campaign.errors"] = "lua/campaign/errors.lua",
       ["campaign.redact"] = "lua/campaign/redact.lua",
+      ["campaign.class"] = "lua/campaign/class.lua",
+      ["campaign.options"] = "lua/campaign/options.lua",
+      ["campaign.request"] = "lua/campaign/request.lua",
+      ["campaign.send"] = "lua/campaign/send.lua",
+      ["campaign.batch"] = "lua/campaign/batch.lua",
    },
    install = {
       bin = { campaign = "bin/campaign" },

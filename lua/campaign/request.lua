@@ -1,0 +1,146 @@
+--- Building requests: what an operation would send, checked, without
+-- sending it (Client:prepare).
+-- @module campaign.request
+
+local core = require "campaign.core"
+local base = require "campaign.class"
+local providers = require "campaign.providers"
+local raise = require("campaign.errors").raise
+local cjson = require("cjson").new()
+
+local type, next, tostring, tonumber, setmetatable = type, next, tostring, tonumber,
+  setmetatable
+local floor = math.floor
+local sort, format = table.sort, string.format
+local core_encode, cjson_encode = core.encode, cjson.encode
+local new_error, validation_error, single_problem = base.new_error, base.validation_error,
+  base.single_problem
+
+local methods = {}
+
+-- Ids become part of the URL path: only characters that cannot change it.
+local function check_id(client, op, id)
+  local provider = providers[client.provider]
+  if type(id) == "number" then
+    if id ~= floor(id) or id < 0 or id >= 1e14 then
+      return nil, single_problem(client, op, "id", "must be a non-negative integer below 10^14")
+    end
+    return format("%d", id)
+  end
+  if type(id) ~= "string" then
+    raise(format("campaign %s %s: id must be a string (got %s)", client.provider, op, type(id)))
+  end
+  local shown = format("%q", #id > 60 and id:sub(1, 60) .. "..." or id)
+  if id == "" then
+    return nil, single_problem(client, op, "id", "must not be empty")
+  end
+  if #id > 200 then
+    return nil, single_problem(client, op, "id", "is longer than 200 characters")
+  end
+  -- "." and ".." are dot segments: curl (and servers) would drop them from the path.
+  if not id:find("^[%w%-_.:~]+$") or id:find("..", 1, true) or id == "." then
+    return nil, single_problem(client, op, "id", shown .. " would change the request path: "
+      .. "an id may contain only letters, digits and - _ . : ~")
+  end
+  if provider.id_kind == "integer" and not id:find("^%d+$") then
+    return nil, single_problem(client, op, "id", shown .. " must be an integer id")
+  end
+  return id
+end
+
+-- A number as the shortest text that reads back to it (a query value is
+-- text: it must name the same number); nil for NaN and infinities.
+local function number_text(v)
+  if v ~= v or v == math.huge or v == -math.huge then return nil end
+  if math.type and math.type(v) == "integer" then return format("%d", v) end
+  if v == floor(v) and v > -2^53 and v < 2^53 then return format("%d", v) end
+  for digits = 15, 17 do
+    local text = format("%." .. digits .. "g", v)
+    if tonumber(text) == v then return text end
+  end
+  return format("%.17g", v)
+end
+
+local function query_pairs(query)
+  local list = {}
+  -- Raw, as the validator read it: a __pairs must not change what is sent.
+  for name, value in next, query do
+    local v = value
+    if type(v) == "number" then
+      v = number_text(v)
+      if not v then return nil, name end
+    elseif type(v) == "string" or type(v) == "boolean" then
+      v = tostring(v)
+    else
+      -- A table (or null) let through by passthrough: tostring would send
+      -- "table: 0x..." (or run its __tostring).
+      return nil, name
+    end
+    list[#list + 1] = { name, v }
+  end
+  sort(list, function(a, b) return a[1] < b[1] end)
+  return list
+end
+
+-- The options normalize steps are given (read only).
+local PASSTHROUGH_ON, PASSTHROUGH_OFF = { passthrough = true }, { passthrough = false }
+
+--- Builds the request an operation would send, without sending it.
+-- @return req `{method, url, headers, body}`, or nil and an error
+function methods:prepare(op, fields, id)
+  local spec = self._ops[op]
+  if not spec then
+    raise(format("campaign %s: unknown operation %s", self.provider, tostring(op)))
+  end
+  if spec.unsupported then
+    return nil, new_error(self, op, "unsupported", spec.unsupported)
+  end
+  local url, body, clean_id
+  if spec.has_id then
+    local err
+    clean_id, err = check_id(self, op, id)
+    if not clean_id then return nil, err end
+    url = spec.id_in_path and (spec.url_head .. clean_id .. spec.url_tail) or spec.url
+  else
+    url = spec.url
+  end
+  if spec.query then
+    if fields ~= nil and type(fields) ~= "table" then
+      raise(format("campaign %s %s: query must be a table", self.provider, op))
+    end
+    local query = fields or {}
+    local ok, problems = core.validate(spec.query, query, self.passthrough)
+    if not ok then return nil, validation_error(self, op, problems) end
+    local list, bad = query_pairs(query)
+    if not list then
+      return nil, single_problem(self, op, tostring(bad), "cannot be sent in a query string: "
+        .. "give a string, a finite number or a boolean")
+    end
+    local err
+    url, err = core.url(url, "", list)
+    if not url then return nil, single_problem(self, op, "", err) end
+  end
+  if spec.schema then
+    if type(fields) ~= "table" then
+      raise(format("campaign %s %s: fields must be a table (got %s)", self.provider, op,
+        type(fields)))
+    end
+    local normalize = self._normalize
+    if normalize then
+      local err
+      fields, err = normalize(op, fields, self.passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
+      if not fields then return nil, validation_error(self, op, err) end
+    end
+    local problems, message
+    body, problems, message = core_encode(spec.schema, fields, self.passthrough, cjson_encode)
+    if not body then
+      if problems then return nil, validation_error(self, op, problems) end
+      return nil, single_problem(self, op, "", "cannot be encoded as JSON: " .. tostring(message))
+    end
+  elseif spec.body then
+    body = cjson.encode(spec.body(self._id_value(clean_id)))
+  end
+  return setmetatable({ method = spec.method, url = url, body = body }, self._request_mt)
+end
+
+return methods
