@@ -24,8 +24,7 @@ local error_object, exit_code_of, worse = output.error_object, output.exit_code_
 local USAGE = [[
 Usage: campaign COMMAND --provider NAME [options] [FILE...]
 
-Creates and manages voice-AI calling campaigns on vapi, smallest, autocalls
-and atlas, with the checks of the lua-campaign module.
+${about}
 
 Commands:
   create FILE...        create a campaign from each FILE; several FILEs, or a
@@ -43,11 +42,9 @@ to any global: no os, io, require); "-" reads standard input, JSON or Lua
 told apart by the content.
 
 Options:
-  --provider NAME       vapi, smallest, autocalls or atlas (required)
+${provider}
   --id ID               the campaign (update, get, delete, start, stop)
-  --api-key-file PATH   read the API key from the first line of PATH; default:
-                        $VAPI_API_KEY, $SMALLEST_API_KEY, $AUTOCALLS_API_KEY
-                        or $ATLAS_API_KEY
+${api_key_file}
   --dry-run             print the request(s) as JSON, key hidden; send nothing
   --check               validate only: list the problems (100 at most, then
                         how many more); exit 2 if any
@@ -56,7 +53,7 @@ Options:
   --max-retries N       HTTP retries (default 2)
   --concurrency N       requests at once in a batch (default 8)
   --rate N              requests per second at most, single calls and batches
-                        (default: smallest 10, others learned from 429s; 0: none)
+                        ${rates}
   --max-wait SECONDS    the longest a request waits for the provider's rate
                         limit before it fails with the 429 (default 120)
   --query NAME=VALUE    a filter for list; repeatable
@@ -78,6 +75,48 @@ timeout, decode, unsupported); 2 invalid input (validation); 64 usage error;
 70 the tool cannot run (module not found, internal error).
 ]]
 
+local WIDTH = 78
+local OPTION_COLUMN = "                        "
+
+-- text in lines of WIDTH at most, the first starting with head, the others
+-- with indent.
+local function wrap(text, head, indent)
+  local lines, line, fresh = {}, head, true
+  for word in text:gmatch("%S+") do
+    if not fresh and #line + 1 + #word > WIDTH then
+      lines[#lines + 1] = line
+      line, fresh = indent, true
+    end
+    line = fresh and line .. word or line .. " " .. word
+    fresh = false
+  end
+  lines[#lines + 1] = line
+  return concat(lines, "\n")
+end
+
+-- The help, with the providers, their key variables and their default
+-- rates from the registry (campaign.providers).
+local function usage()
+  local names, registry = args.providers()
+  local variables, rates = {}, {}
+  for i, name in ipairs(names) do
+    variables[i] = "$" .. args.key_variable(registry, name)
+    local rate = registry[name].rate_limit
+    if rate then rates[#rates + 1] = format("%s %s", name, rate) end
+  end
+  rates[#rates + 1] = #rates > 0 and "others learned from 429s" or "learned from 429s"
+  local parts = {
+    about = wrap("Creates and manages voice-AI calling campaigns on " .. args.either(names, "and")
+      .. ", with the checks of the lua-campaign module.", "", ""),
+    provider = wrap(args.either(names, "or") .. " (required)", "  --provider NAME       ",
+      OPTION_COLUMN),
+    api_key_file = wrap("read the API key from the first line of PATH; default: "
+      .. args.either(variables, "or"), "  --api-key-file PATH   ", OPTION_COLUMN),
+    rates = "(default: " .. concat(rates, ", ") .. "; 0: none)",
+  }
+  return (USAGE:gsub("%${([%w_]+)}", parts))
+end
+
 -- ---------------------------------------------------------------------------
 -- The command line
 
@@ -96,7 +135,7 @@ local function check_command(out, o)
       concat(COMMANDS, ", "), hint and format("; did you mean %s?", hint) or ""))
   end
   if not o.provider then
-    out:usage_error("missing --provider NAME (vapi, smallest, autocalls or atlas)")
+    out:usage_error(format("missing --provider NAME (%s)", args.either((args.providers()), "or")))
   end
   if o["dry-run"] and o.check then out:usage_error("--dry-run and --check do not go together") end
   if #o.query > 0 and command ~= "list" then out:usage_error("--query is only for list") end
@@ -156,8 +195,8 @@ end
 -- The key, from --api-key-file, else the provider's environment variable
 -- (out.key); where it came from, and that variable.
 local function read_key(out, o)
-  local provider = require("campaign.providers")[o.provider]
-  local env_name = provider and provider.env or (o.provider:upper() .. "_API_KEY")
+  local _, registry = args.providers()
+  local env_name = args.key_variable(registry, o.provider)
   if o["api-key-file"] then
     out.key = input.read_key_file(out, o["api-key-file"])
     return "the file given to --api-key-file", env_name
@@ -339,7 +378,7 @@ end
 local function run(out, argv)
   local o = args.parse(out, argv)
   if o.help then
-    out.stdout:write(USAGE)
+    out.stdout:write(usage())
     return EXIT.OK
   end
   if o.version then

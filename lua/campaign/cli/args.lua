@@ -1,5 +1,5 @@
---- The command-line tool's arguments: options, and suggestions for
--- misspelt names. Part of `campaign.cli`.
+--- The command-line tool's arguments: options, the providers it lists,
+-- and suggestions for misspelt names. Part of `campaign.cli`.
 --
 -- Error messages never repeat what an argument holds: a key pasted where a
 -- path, a number or a name belongs would be printed, and end up in logs and
@@ -26,6 +26,50 @@ sort(OPTION_NAMES)
 -- Ways to hand over a key that would show in ps: refused, with the reason.
 local KEY_OPTIONS = { ["api-key"] = true, apikey = true, api_key = true, key = true,
   token = true, ["api-token"] = true, secret = true }
+
+-- ---------------------------------------------------------------------------
+-- Providers
+
+-- The provider names as the tool lists them, and the registry
+-- (campaign.providers: each one's env, the key variable). The names are
+-- campaign.providers() backwards: vapi, smallest, autocalls, atlas. Without
+-- the C core (--help in a checkout not built yet) they come from the
+-- registry alone.
+function M.providers()
+  local registry = require "campaign.providers"
+  local ok, campaign = pcall(require, "campaign")
+  local sorted
+  if ok then
+    sorted = campaign.providers()
+  else
+    sorted = {}
+    for name in pairs(registry) do sorted[#sorted + 1] = name end
+    sort(sorted)
+  end
+  local listed = {}
+  for i = #sorted, 1, -1 do listed[#listed + 1] = sorted[i] end
+  return listed, registry
+end
+
+-- The environment variable a provider's key is read from.
+function M.key_variable(registry, name)
+  local provider = registry[name]
+  return provider and provider.env or (name:upper() .. "_API_KEY")
+end
+
+-- The key variables of every provider, in the order of M.providers.
+function M.key_variables()
+  local listed, registry = M.providers()
+  local names = {}
+  for i, name in ipairs(listed) do names[i] = M.key_variable(registry, name) end
+  return names
+end
+
+-- "a, b, c or d" (word: "or", "and").
+function M.either(list, word)
+  if #list < 2 then return list[1] or "" end
+  return concat(list, ", ", 1, #list - 1) .. " " .. word .. " " .. list[#list]
+end
 
 -- ---------------------------------------------------------------------------
 -- Suggestions
@@ -61,9 +105,8 @@ end
 local function refuse_key_option(out, name)
   out:usage_error(format("--%s: there is no such option, on purpose. A key given on the "
     .. "command line can be read by every user of the machine (ps, /proc) and stays in "
-    .. "the shell's history. Set the provider's environment variable (VAPI_API_KEY, "
-    .. "SMALLEST_API_KEY, AUTOCALLS_API_KEY, ATLAS_API_KEY) or use --api-key-file PATH "
-    .. "(the key on its first line)", name))
+    .. "the shell's history. Set the provider's environment variable (%s) or use "
+    .. "--api-key-file PATH (the key on its first line)", name, concat(M.key_variables(), ", ")))
 end
 
 -- Known option names (and refused key options), longest first: an unknown
