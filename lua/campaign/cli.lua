@@ -130,7 +130,7 @@ local function check_command(out, o)
   local command = o.command
   if not command then out:usage_error("missing COMMAND (" .. concat(COMMANDS, ", ") .. ")") end
   if not COMMAND_SET[command] then
-    local hint = args.nearest(command, COMMANDS)
+    local hint = args.suggest(command, COMMANDS)
     out:usage_error(format("unknown command (the COMMAND given is not shown; commands: %s)%s",
       concat(COMMANDS, ", "), hint and format("; did you mean %s?", hint) or ""))
   end
@@ -224,7 +224,7 @@ local function connect(out, campaign, o, n)
   local is_known = false
   for _, name in ipairs(known) do is_known = is_known or name == o.provider end
   if not is_known then
-    local hint = args.nearest(o.provider, known)
+    local hint = args.suggest(o.provider, known)
     out:usage_error(format("unknown provider (the --provider value is not shown; known: %s)%s",
       concat(known, ", "), hint and format("; did you mean %s?", hint) or ""))
   end

@@ -89,7 +89,9 @@ local function distance(a, b)
 end
 
 -- The name of candidates nearest to name, if near enough; nil otherwise.
-function M.nearest(name, candidates)
+-- core.suggest once available: this function becomes
+-- `return require("campaign.core").suggest(name, candidates)`.
+function M.suggest(name, candidates)
   if #name > 40 then return nil end
   local best, best_d
   for _, c in ipairs(candidates) do
@@ -127,7 +129,7 @@ local function unknown_long_option(out, name)
           or ""))
     end
   end
-  local hint = M.nearest(name, OPTION_NAMES)
+  local hint = M.suggest(name, OPTION_NAMES)
   hint = hint and format(" (did you mean --%s?)", hint) or ""
   -- Shown only when it reads as an option name: letters, - and _.
   if #name <= 30 and name:find("^%a[%a%-_]*$") then
@@ -143,7 +145,7 @@ local function unknown_short_option(out, a)
   local letter = a:sub(2, 2)
   if not letter:find("^[%w%p]$") then letter = "" end
   local name = a:sub(2):match("^[^=]*")
-  local hint = #name > 3 and M.nearest(name, OPTION_NAMES)
+  local hint = #name > 3 and M.suggest(name, OPTION_NAMES)
   local notes = {}
   if #a > 2 then notes[#notes + 1] = "the rest of the argument is not shown" end
   if hint then notes[#notes + 1] = format("did you mean --%s?", hint) end
