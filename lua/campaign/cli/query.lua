@@ -46,23 +46,37 @@ local function decimal(s)
   end
 end
 
+--- The type the provider's rules give the query field `name` of `op`
+-- ("integer", "number", "boolean", "string", ...), or nil when they do not
+-- say. To be replaced by core.fields, once available:
+-- `core.fields(providers[client.provider].ops[op].query)[name]`. Until
+-- then the validator is asked: a string for a field of another type is
+-- refused with "must be an integer (got string)", "must be a boolean ...".
+function M.field_type(client, op, name)
+  local req, err = client:prepare(op, { [name] = "" })
+  if req or err.kind ~= "validation" then return nil end
+  for _, p in ipairs(err.errors or {}) do
+    if p.field == name then
+      local want = p.message:match("^must be an? (%a+)")
+      if want then return want end
+    end
+  end
+end
+
 --- --query values arrive as text; the provider's rules say which are
--- numbers or booleans. Converts those the validator asks for, leaves the
--- others; base: the filters of a FILE.
+-- numbers or booleans. Converts those, leaves the others; base: the
+-- filters of a FILE.
 function M.typed_query(client, base, texts)
   local query = {}
   for k, v in pairs(base or {}) do query[k] = v end
-  for name, text in pairs(texts) do query[name] = text end
-  local req, err = client:prepare("list", query)
-  if req or err.kind ~= "validation" then return query end
-  for _, p in ipairs(err.errors or {}) do
-    local text = texts[p.field]
-    local want = text and p.message:match("^must be an? (%a+)")
+  for name, text in pairs(texts) do
+    local want = M.field_type(client, "list", name)
+    query[name] = text
     if want == "integer" or want == "number" then
       local n = decimal(text)
-      if n then query[p.field] = n end
+      if n then query[name] = n end
     elseif want == "boolean" and (text == "true" or text == "false") then
-      query[p.field] = text == "true"
+      query[name] = text == "true"
     end
   end
   return query
