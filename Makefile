@@ -85,11 +85,12 @@ lint: deps
 	  --suppress=toomanyconfigs $(LUA_CFLAGS) src/ bench/
 
 install: $(CORE)
-	install -d $(DESTDIR)$(LUA_LIBDIR)/campaign $(DESTDIR)$(LUA_SHAREDIR)/campaign
+	install -d $(DESTDIR)$(LUA_LIBDIR)/campaign $(DESTDIR)$(LUA_SHAREDIR)/campaign/cli
 	install -m 0755 $(CORE) $(DESTDIR)$(LUA_LIBDIR)/campaign/core.so
 	install -m 0644 lua/campaign/*.lua $(DESTDIR)$(LUA_SHAREDIR)/campaign/
 	install -d $(DESTDIR)$(LUA_SHAREDIR)/campaign/providers
 	install -m 0644 lua/campaign/providers/*.lua $(DESTDIR)$(LUA_SHAREDIR)/campaign/providers/
+	install -m 0644 lua/campaign/cli/*.lua $(DESTDIR)$(LUA_SHAREDIR)/campaign/cli/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 bin/campaign $(DESTDIR)$(PREFIX)/bin/campaign
 

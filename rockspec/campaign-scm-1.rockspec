@@ -16,7 +16,7 @@ field path, builds the JSON with lua-cjson and sends it with libcurl.
 dependencies = {
    "lua >= 5.1, < 5.5",
    "lua-cjson",
-   "dkjson",       -- bin/campaign's output only
+   "dkjson",       -- the command-line tool's output only (campaign.cli)
 }
 external_dependencies = {
    CURL = { header = "curl/curl.h", library = "curl" },
@@ -53,6 +53,11 @@ build = {
       ["campaign.request"] = "lua/campaign/request.lua",
       ["campaign.send"] = "lua/campaign/send.lua",
       ["campaign.batch"] = "lua/campaign/batch.lua",
+      ["campaign.cli"] = "lua/campaign/cli.lua",
+      ["campaign.cli.args"] = "lua/campaign/cli/args.lua",
+      ["campaign.cli.input"] = "lua/campaign/cli/input.lua",
+      ["campaign.cli.output"] = "lua/campaign/cli/output.lua",
+      ["campaign.cli.query"] = "lua/campaign/cli/query.lua",
    },
    install = {
       bin = { campaign = "bin/campaign" },

@@ -22,6 +22,7 @@ local function run_from(share, lib)
     local req = assert(c:prepare("create", { name = "x", assistantId = "a", phoneNumberId = "p",
       customers = { { number = "+14155550101" } } }))
     assert(require("campaign.templates"), "templates")
+    assert(require("campaign.cli").main, "campaign.cli")
     print(campaign._VERSION, req.method, req.url, core)
   ]]
   local env = string.format("LUA_PATH='%s/?.lua;%s/?/init.lua;;' LUA_CPATH='%s/?.so;;'",
@@ -38,10 +39,21 @@ describe("installing", function()
     local share = dest .. "/opt/lc/share/lua/" .. ABI
     local lib = dest .. "/opt/lc/lib/lua/" .. ABI
     code, out = run_from(share, lib)
+    -- The installed tool, with the installed module only.
+    local env = string.format("LUA_PATH='%s/?.lua;%s/?/init.lua;;' LUA_CPATH='%s/?.so;;'", share, share, lib)
+    local tool = dest .. "/opt/lc/bin/campaign"
+    local file = dest .. "/c.lua"
+    proc.write_file(file, 'return { name = "x", assistantId = "a", phoneNumberId = "p", '
+      .. 'customers = { { number = "+14155550101" } } }')
+    local tool_code, tool_out = sh(string.format("cd / && %s VAPI_API_KEY=install-test-key %s %s create "
+      .. "--provider vapi --dry-run %s", env, LUA, tool, file))
     sh("rm -rf " .. dest)
     assert.are.equal(0, code, out)
     assert.truthy(out:find("0.1.0\tPOST\thttps://api.vapi.ai/v2/campaign\t" .. lib .. "/campaign/core.so",
       1, true), out)
+    assert.are.equal(0, tool_code, tool_out)
+    assert.truthy(tool_out:find('"url":"https://api.vapi.ai/v2/campaign"', 1, true), tool_out)
+    assert.is_nil(tool_out:find("install-test-key", 1, true), tool_out)
   end)
 
   it("luarocks make installs into a local tree, offline", function()

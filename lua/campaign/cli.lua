@@ -1,0 +1,430 @@
+--- The command-line tool `campaign` (bin/campaign runs it): creates and
+-- manages campaigns from a shell. Usage: `campaign --help`.
+--
+--    local cli = require "campaign.cli"
+--    os.exit(cli.main(arg))
+--
+-- @module campaign.cli
+
+local output = require "campaign.cli.output"
+local args = require "campaign.cli.args"
+local input = require "campaign.cli.input"
+local query = require "campaign.cli.query"
+
+local format, concat = string.format, table.concat
+
+local M = {}
+
+local PROGRAM, EXIT = output.PROGRAM, output.EXIT
+local error_object, exit_code_of, worse = output.error_object, output.exit_code_of, output.worse
+
+-- ---------------------------------------------------------------------------
+-- Usage
+
+local USAGE = [[
+Usage: campaign COMMAND --provider NAME [options] [FILE...]
+
+${about}
+
+Commands:
+  create FILE...        create a campaign from each FILE; several FILEs, or a
+                        list of campaigns in one FILE, run as one batch
+  update --id ID FILE   change campaign ID with the fields in FILE; without
+                        --id, each item is {"id": ID, "fields": {...}} (batch)
+  get --id ID           show one campaign
+  list [FILE]           list campaigns; filters from --query or a FILE
+  delete --id ID        delete a campaign
+  start --id ID         start or resume a campaign
+  stop --id ID          stop, pause or cancel a campaign
+
+FILE is JSON, or a Lua data file that returns a table (it runs with no access
+to any global: no os, io, require); "-" reads standard input, JSON or Lua
+told apart by the content.
+
+Options:
+${provider}
+  --id ID               the campaign (update, get, delete, start, stop)
+${api_key_file}
+  --dry-run             print the request(s) as JSON, key hidden; send nothing
+  --check               validate only: list the problems (100 at most, then
+                        how many more); exit 2 if any
+  --base-url URL        the provider's base URL (white-label host, proxy, test)
+  --timeout SECONDS     time limit of one request (default 30)
+  --max-retries N       HTTP retries (default 2)
+  --concurrency N       requests at once in a batch (default 8)
+  --rate N              requests per second at most, single calls and batches
+                        ${rates}
+  --max-wait SECONDS    the longest a request waits for the provider's rate
+                        limit before it fails with the 429 (default 120)
+  --query NAME=VALUE    a filter for list; repeatable
+  --passthrough         send fields this release does not know
+  --legacy              vapi only: the unversioned /campaign routes
+  --no-progress         no progress bar for batches
+  -h, --help            show this help
+  --version             show the version
+
+There is no --api-key option: a key on the command line can be read by every
+user of the machine (ps, /proc) and stays in the shell's history.
+
+Output: JSON on standard output (the provider's answer; for a batch, a list
+in input order, with {"error": {...}} in place of each item that failed);
+messages on standard error.
+
+Exit status: 0 success; 1 provider or network error (http, transport,
+timeout, decode, unsupported); 2 invalid input (validation); 64 usage error;
+70 the tool cannot run (module not found, internal error).
+]]
+
+local WIDTH = 78
+local OPTION_COLUMN = "                        "
+
+-- text in lines of WIDTH at most, the first starting with head, the others
+-- with indent.
+local function wrap(text, head, indent)
+  local lines, line, fresh = {}, head, true
+  for word in text:gmatch("%S+") do
+    if not fresh and #line + 1 + #word > WIDTH then
+      lines[#lines + 1] = line
+      line, fresh = indent, true
+    end
+    line = fresh and line .. word or line .. " " .. word
+    fresh = false
+  end
+  lines[#lines + 1] = line
+  return concat(lines, "\n")
+end
+
+-- The help, with the providers, their key variables and their default
+-- rates from the registry (campaign.providers).
+local function usage()
+  local names, registry = args.providers()
+  local variables, rates = {}, {}
+  for i, name in ipairs(names) do
+    variables[i] = "$" .. args.key_variable(registry, name)
+    local rate = registry[name].rate_limit
+    if rate then rates[#rates + 1] = format("%s %s", name, rate) end
+  end
+  rates[#rates + 1] = #rates > 0 and "others learned from 429s" or "learned from 429s"
+  local parts = {
+    about = wrap("Creates and manages voice-AI calling campaigns on " .. args.either(names, "and")
+      .. ", with the checks of the lua-campaign module.", "", ""),
+    provider = wrap(args.either(names, "or") .. " (required)", "  --provider NAME       ",
+      OPTION_COLUMN),
+    api_key_file = wrap("read the API key from the first line of PATH; default: "
+      .. args.either(variables, "or"), "  --api-key-file PATH   ", OPTION_COLUMN),
+    rates = "(default: " .. concat(rates, ", ") .. "; 0: none)",
+  }
+  return (USAGE:gsub("%${([%w_]+)}", parts))
+end
+
+-- ---------------------------------------------------------------------------
+-- The command line
+
+local COMMANDS = { "create", "update", "get", "list", "delete", "start", "stop" }
+local COMMAND_SET = {}
+for _, name in ipairs(COMMANDS) do COMMAND_SET[name] = true end
+local NEEDS_ID = { get = true, delete = true, start = true, stop = true }
+
+-- The command and the options that go with it, or a usage error.
+local function check_command(out, o)
+  local command = o.command
+  if not command then out:usage_error("missing COMMAND (" .. concat(COMMANDS, ", ") .. ")") end
+  if not COMMAND_SET[command] then
+    local hint = args.suggest(command, COMMANDS)
+    out:usage_error(format("unknown command (the COMMAND given is not shown; commands: %s)%s",
+      concat(COMMANDS, ", "), hint and format("; did you mean %s?", hint) or ""))
+  end
+  if not o.provider then
+    out:usage_error(format("missing --provider NAME (%s)", args.either((args.providers()), "or")))
+  end
+  if o["dry-run"] and o.check then out:usage_error("--dry-run and --check do not go together") end
+  if #o.query > 0 and command ~= "list" then out:usage_error("--query is only for list") end
+  if o.id and command ~= "update" and not NEEDS_ID[command] then
+    out:usage_error(command .. " takes no --id")
+  end
+  if NEEDS_ID[command] then
+    if not o.id then out:usage_error(command .. " needs --id ID") end
+    if #o.files > 0 then out:usage_error(command .. " takes no FILE") end
+  end
+  if (command == "create" or command == "update") and #o.files == 0 then
+    out:usage_error(command .. " needs a FILE (- for standard input)")
+  end
+  if command == "list" and #o.files > 1 then out:usage_error("list takes at most one FILE") end
+  local stdin_seen = false
+  for _, path in ipairs(o.files) do
+    if path == "-" then
+      if stdin_seen then out:usage_error("standard input (-) can be read only once") end
+      stdin_seen = true
+    end
+  end
+end
+
+-- The numbers of the options that take one.
+local function numbers(out, o)
+  return {
+    timeout = args.number(out, o, "timeout", false, 0.001, 86400),
+    max_retries = args.number(out, o, "max-retries", true, 0, 100),
+    concurrency = args.number(out, o, "concurrency", true, 1, 10000),
+    rate = args.number(out, o, "rate", false, 0, 1000000, "a number of requests per second"),
+    max_wait = args.number(out, o, "max-wait", false, 0, 86400),
+  }
+end
+
+-- ---------------------------------------------------------------------------
+-- The module
+
+local function load_module(out)
+  local ok, campaign = pcall(require, "campaign")
+  if not ok then
+    out:quit(EXIT.SOFTWARE, "cannot load the campaign module (build it with make, or install "
+      .. "it): " .. tostring(campaign))
+  end
+  local loaded, problem = output.load()
+  if not loaded then
+    out:quit(EXIT.SOFTWARE, "cannot load dkjson (Debian: apt-get install lua-dkjson): "
+      .. tostring(problem))
+  end
+  return campaign
+end
+
+local function version_text(campaign)
+  local lua = rawget(_G, "jit") and rawget(_G, "jit").version or _VERSION
+  return format("campaign %s (lua-campaign, %s)", campaign._VERSION, lua)
+end
+
+-- The key, from --api-key-file, else the provider's environment variable
+-- (out.key); where it came from, and that variable.
+local function read_key(out, o)
+  local _, registry = args.providers()
+  local env_name = args.key_variable(registry, o.provider)
+  if o["api-key-file"] then
+    out.key = input.read_key_file(out, o["api-key-file"])
+    return "the file given to --api-key-file", env_name
+  end
+  local key = out.getenv(env_name)
+  if key == "" then key = nil end
+  out.key = key
+  return env_name, env_name
+end
+
+local function new_client(out, campaign, o, n)
+  local ok, client = pcall(campaign.client, {
+    provider = o.provider, api_key = out.key, base_url = o["base-url"], timeout = n.timeout,
+    max_retries = n.max_retries, passthrough = o.passthrough or nil, legacy = o.legacy or nil,
+    json_decode = output.decode_keeping_lists, max_wait = n.max_wait,
+    rate_limit = n.rate == 0 and false or n.rate,
+  })
+  if ok then return client end
+  -- Wrong use raises at the caller's line, which the user need not see.
+  local message = tostring(client):gsub("^[^\n]-:%d+: ", ""):gsub("^campaign%.client: ", "")
+  return nil, message
+end
+
+-- The provider, checked against the registry; the key; the client.
+local function connect(out, campaign, o, n)
+  local known = campaign.providers()
+  local is_known = false
+  for _, name in ipairs(known) do is_known = is_known or name == o.provider end
+  if not is_known then
+    local hint = args.suggest(o.provider, known)
+    out:usage_error(format("unknown provider (the --provider value is not shown; known: %s)%s",
+      concat(known, ", "), hint and format("; did you mean %s?", hint) or ""))
+  end
+  local key_source, env_name = read_key(out, o)
+  local client, message = new_client(out, campaign, o, n)
+  if not client then
+    -- A key the module refuses (too short, a line break in it): say where it
+    -- came from; the key itself is never shown.
+    if message:find("^api_key") then
+      out:usage_error(format("the API key in %s is refused: %s", key_source, message))
+    end
+    out:usage_error(message)
+  end
+  local sending = not o["dry-run"] and not o.check
+  if sending and not out.key then
+    out:usage_error(format("no API key: set %s, or use --api-key-file PATH", env_name))
+  elseif o["dry-run"] and not out.key then
+    out:say(format("%s: note: no API key (%s is not set): sent like this, the request "
+      .. "would be refused", PROGRAM, env_name))
+  end
+  return client
+end
+
+-- The items of the command (FILEs, --id, --query), each with the arguments
+-- of its call; and whether they are a batch.
+local function items_of(out, o, client, texts)
+  local command = o.command
+  local items, batch = {}, false
+  if command == "create" or command == "update" or command == "list" then
+    items, batch = input.read_items(out, o, command)
+  end
+  if command == "update" then input.update_pairs(out, o, items) end
+  if command == "list" then
+    local base = items[1] and items[1].fields
+    items = { { label = items[1] and items[1].label, fields = query.typed_query(client, base, texts) } }
+  elseif NEEDS_ID[command] then
+    items = { { id = o.id } }
+  end
+  return items, batch
+end
+
+-- ---------------------------------------------------------------------------
+-- Running
+
+-- --check and --dry-run: prepare only.
+local function prepare_only(out, o, client, items, batch, hidden)
+  local command = o.command
+  local with_fields = command == "create" or command == "update" or command == "list"
+  local results, code, valid = output.list({}), EXIT.OK, 0
+  for i, item in ipairs(items) do
+    local fields
+    if with_fields then fields = item.fields end
+    local req, err = client:prepare(command, fields, item.id)
+    err = query.hide(err, hidden)
+    if req then
+      valid = valid + 1
+      results[i] = o.check and { valid = true } or out:shown_request(req)
+    else
+      code = worse(code, exit_code_of(err))
+      out:report(batch and item.label or nil, err)
+      results[i] = o.check and { valid = false, error = error_object(err).error } or error_object(err)
+    end
+  end
+  if batch then
+    out:print_json(results)
+    out:say(format("%d valid, %d invalid", valid, #items - valid))
+  else
+    out:print_json(results[1])
+  end
+  return code
+end
+
+-- One call, its answer printed.
+local function send_one(out, command, client, item, hidden)
+  local body, err
+  if command == "create" then
+    body, err = client:create(item.fields)
+  elseif command == "update" then
+    body, err = client:update(item.id, item.fields)
+  elseif command == "list" then
+    body, err = client:list(item.fields)
+  else
+    body, err = client[command](client, item.id)
+  end
+  if not body then
+    err = query.hide(err, hidden)
+    out:report(nil, err)
+    out:print_json(error_object(err))
+    return exit_code_of(err)
+  end
+  out:print_body(body)
+  return EXIT.OK
+end
+
+-- A batch's calls. Ctrl-C stops sending: the requests under way complete
+-- (they may create campaigns), then every item's result is printed and the
+-- exit is 130. A second Ctrl-C stops at once.
+local function run_batch(out, o, client, items, concurrency)
+  local command = o.command
+  local many_items = {}
+  for i, item in ipairs(items) do
+    many_items[i] = command == "create" and item.fields or { id = item.id, fields = item.fields }
+  end
+  local on_progress
+  if not o["no-progress"] and out.tty() then
+    on_progress = out:progress_bar(command == "create" and "creating" or "updating")
+  end
+  local core = require "campaign.core"
+  local catch = out.catch_interrupt or core.catch_interrupt
+  catch(true)
+  local results = client[command .. "_many"](client, many_items,
+    { concurrency = concurrency, on_progress = on_progress })
+  local interrupted = (out.interrupted or core.interrupted)()
+  catch(false)
+  if on_progress and interrupted then out:clear_line() end
+  return results, interrupted
+end
+
+-- A batch: every item's result in order, then a summary.
+local function send_batch(out, o, client, items, concurrency, campaign)
+  local results, interrupted = run_batch(out, o, client, items, concurrency)
+  local verb = o.command == "create" and "created" or "updated"
+  local shown, is_body, code, failed, unsent, unknown = {}, {}, EXIT.OK, 0, 0, {}
+  for i, r in ipairs(results) do
+    if campaign.is_error(r) then
+      if r.kind == "cancelled" then
+        unsent = unsent + 1
+      else
+        failed = failed + 1
+        code = worse(code, exit_code_of(r))
+        out:report(items[i].label, r)
+        if r.outcome_unknown then unknown[#unknown + 1] = items[i].label end
+      end
+      shown[i] = error_object(r)
+    else
+      shown[i], is_body[i] = r, true
+    end
+  end
+  out:print_results(shown, is_body)
+  local summary = format("%d %s, %d failed", #results - failed - unsent, verb, failed)
+  if interrupted then
+    out:say(format("interrupted: %s, %d not sent%s", summary, unsent, #unknown > 0
+      and ("; may have been " .. verb .. " (look before sending again): " .. concat(unknown, ", "))
+      or ""))
+    return EXIT.INTERRUPTED
+  end
+  out:say(summary)
+  return code
+end
+
+local function run(out, argv)
+  local o = args.parse(out, argv)
+  if o.help then
+    out.stdout:write(usage())
+    return EXIT.OK
+  end
+  if o.version then
+    out.stdout:write(version_text(load_module(out)), "\n")
+    return EXIT.OK
+  end
+  check_command(out, o)
+  local n = numbers(out, o)
+  local texts, hidden = query.parse(out, o)
+  local campaign = load_module(out)
+  local client = connect(out, campaign, o, n)
+  local items, batch = items_of(out, o, client, texts)
+  if o["dry-run"] or o.check then return prepare_only(out, o, client, items, batch, hidden) end
+  if not batch then return send_one(out, o.command, client, items[1], hidden) end
+  return send_batch(out, o, client, items, n.concurrency, campaign)
+end
+
+--- Runs the tool. argv: the arguments, a list of strings (as `arg`); env
+-- (optional) replaces what the tool reads and writes: `stdin`, `stdout`,
+-- `stderr` (objects with :read and :write, as io's), `getenv` (as
+-- os.getenv), `interrupted` and `catch_interrupt` (as campaign.core's:
+-- Ctrl-C during a batch), `tty` (a function: whether stderr is a
+-- terminal, for the progress bar; by default, false unless stderr is
+-- io.stderr and a terminal).
+-- @return the exit status: 0 success, 1 provider error, 2 invalid input,
+-- 64 usage error, 70 internal error, 130 interrupted
+function M.main(argv, env)
+  local out = output.new(env)
+  local ok, result = xpcall(function() return run(out, argv or {}) end, function(e)
+    if getmetatable(e) == output.Exit then return e end
+    return debug.traceback(tostring(e), 2)
+  end)
+  out:flush()
+  if ok then return result end
+  if getmetatable(result) == output.Exit then return result.code end
+  if tostring(result):find("interrupted!", 1, true) then
+    -- Ctrl-C: the interpreter's SIGINT error. A batch may be partly done.
+    out:say(PROGRAM .. ": interrupted")
+    return EXIT.INTERRUPTED
+  end
+  out:say(PROGRAM .. ": internal error: " .. tostring(result))
+  return EXIT.SOFTWARE
+end
+
+M.EXIT = EXIT
+
+return M

@@ -1,0 +1,331 @@
+--- The command-line tool's output: messages on standard error and JSON on
+-- standard output, the key hidden in both, and the way a run ends early.
+-- Part of `campaign.cli`.
+-- @module campaign.cli.output
+
+local format, concat, sort, rep = string.format, table.concat, table.sort, string.rep
+local floor = math.floor
+
+local M = {}
+
+M.PROGRAM = "campaign"
+M.EXIT = { OK = 0, PROVIDER = 1, INVALID = 2, USAGE = 64, SOFTWARE = 70, INTERRUPTED = 130 }
+local EXIT, PROGRAM = M.EXIT, M.PROGRAM
+
+-- Raised (as a table with this metatable) to end the run with a code.
+local Exit = {}
+M.Exit = Exit
+
+-- Loaded with the module (M.load): dkjson, and the module's redaction.
+local dkjson, redact_text
+local NULL                                         -- dkjson.null, once loaded
+
+-- Loads dkjson and campaign.redact; nil and the reason when dkjson
+-- is missing.
+function M.load()
+  local ok, dk = pcall(require, "dkjson")
+  if not ok then return nil, dk end
+  redact_text = require("campaign.redact").text
+  dkjson, NULL = dk, dk.null
+  return true
+end
+
+-- ---------------------------------------------------------------------------
+-- A run's streams
+
+local Out = {}
+Out.__index = Out
+
+local function stderr_is_tty()
+  local r = os.execute("test -t 2")
+  return r == true or r == 0
+end
+
+local function never() return false end
+
+-- env: stdin, stdout, stderr (objects with :read and :write), getenv,
+-- interrupted and catch_interrupt (as campaign.core's), tty (whether
+-- standard error is a terminal); each optional.
+function M.new(env)
+  env = env or {}
+  local stderr = env.stderr or io.stderr
+  return setmetatable({
+    stdin = env.stdin or io.stdin, stdout = env.stdout or io.stdout, stderr = stderr,
+    getenv = env.getenv or os.getenv,
+    interrupted = env.interrupted, catch_interrupt = env.catch_interrupt,
+    tty = env.tty or (stderr == io.stderr and stderr_is_tty or never),
+    key = nil,                                     -- the key in use, once read
+  }, Out)
+end
+
+local function flush(f)
+  if f.flush then f:flush() end
+end
+
+function Out:flush()
+  flush(self.stdout)
+end
+
+-- ---------------------------------------------------------------------------
+-- The key
+
+-- A success body is the caller's own data and is printed as the provider
+-- sent it; everything else the tool prints (messages, errors, --dry-run and
+-- --check output) goes through redact, which replaces the key as written
+-- and in the escaped forms a provider may give it (JSON's \/ and \uXXXX),
+-- and its pieces cut at "...": campaign.redact, as the module's errors.
+function Out:redact(s)
+  if not redact_text then return s end
+  return redact_text(s, self.key)
+end
+
+-- A copy of v (strings, tables of them) with redact applied to every string.
+function Out:redact_value(v, depth)
+  if type(v) == "string" then return self:redact(v) end
+  depth = depth or 0
+  if type(v) ~= "table" or depth > 1000 or not self.key then return v end
+  local copy = setmetatable({}, getmetatable(v))
+  for k, x in next, v do copy[self:redact_value(k, depth + 1)] = self:redact_value(x, depth + 1) end
+  return copy
+end
+
+-- ---------------------------------------------------------------------------
+-- Messages
+
+function Out:say(s)
+  self.stderr:write(self:redact(s), "\n")
+end
+
+-- Ends the run with `code` after saying `message` (caught in cli.main).
+function Out:quit(code, message)
+  if message then self:say(PROGRAM .. ": " .. message) end
+  error(setmetatable({ code = code }, Exit), 0)
+end
+
+function Out:usage_error(message)
+  self:say(PROGRAM .. ": " .. message)
+  self:say("Try 'campaign --help'.")
+  self:quit(EXIT.USAGE)
+end
+
+-- ---------------------------------------------------------------------------
+-- JSON
+
+-- Output goes through dkjson (Debian's lua-dkjson): lua-cjson 2.1.0 writes
+-- every empty table as {}, while dkjson keeps the lists it decoded (and the
+-- ones the tool marks) lists. The client decodes the providers' answers with
+-- it too (the json_decode option), so [] stays [].
+local LIST_MT = { __jsontype = "array" }
+
+function M.list(t)
+  return setmetatable(t, LIST_MT)
+end
+
+function M.decode_keeping_lists(text)
+  local value, _, problem = dkjson.decode(text, 1, dkjson.null)
+  if problem then error(problem, 0) end
+  return value
+end
+
+-- A number as dkjson would not write it (tostring: 14 digits), but as the
+-- shortest text that reads back to it.
+local function exact_number(n)
+  if n ~= n or n == math.huge or n == -math.huge or tonumber(tostring(n)) == n then return n end
+  for digits = 15, 17 do
+    local text = format("%." .. digits .. "g", n)
+    if tonumber(text) == n then
+      return setmetatable({}, { __tojson = function() return text end })
+    end
+  end
+  return n
+end
+
+-- A copy of v (metatables kept: they mark lists) with its numbers exact.
+local function exact_numbers(v, copies)
+  if type(v) == "number" then return exact_number(v) end
+  if type(v) ~= "table" then return v end
+  if copies[v] then return copies[v] end
+  local copy = setmetatable({}, getmetatable(v))
+  copies[v] = copy
+  for k, x in pairs(v) do copy[k] = exact_numbers(x, copies) end
+  return copy
+end
+
+-- Every string key in v, sorted, once each.
+local function key_order(v)
+  local seen, order = {}, {}
+  local function keys_of(t)
+    for k, child in pairs(t) do
+      if type(k) == "string" then order[#order + 1] = k end
+      if type(child) == "table" and not seen[child] then
+        seen[child] = true
+        keys_of(child)
+      end
+    end
+  end
+  if type(v) == "table" then keys_of(v) end
+  sort(order)
+  local unique, last = {}, nil
+  for _, k in ipairs(order) do
+    if k ~= last then unique[#unique + 1] = k end
+    last = k
+  end
+  return unique
+end
+
+-- Keys sorted, so that output can be compared and diffed; numbers exact.
+local function encode(v)
+  v = exact_numbers(v, {})
+  return dkjson.encode(v, { keyorder = key_order(v) })
+end
+
+-- stdout. A success body is printed as the provider sent it (decoded and
+-- encoded again); errors, --check and --dry-run output with the key hidden,
+-- in every string and in the JSON text.
+function Out:shown_json(value)
+  return self:redact(encode(self:redact_value(value)))
+end
+
+function Out:print_json(value)
+  self.stdout:write(self:shown_json(value), "\n")
+end
+
+function Out:print_body(body)
+  self.stdout:write(encode(body), "\n")
+end
+
+-- A batch's results in input order: bodies as sent, errors hidden.
+function Out:print_results(results, is_body)
+  local parts = {}
+  for i = 1, #results do
+    parts[i] = is_body[i] and encode(results[i]) or self:shown_json(results[i])
+  end
+  self.stdout:write("[", concat(parts, ","), "]\n")
+end
+
+-- Input that cannot be read as campaigns (nothing is sent): exit 2, with
+-- the same {"error": ...} object on standard output as any invalid input.
+function Out:invalid_input(message)
+  self:say(PROGRAM .. ": " .. message)
+  self:print_json({ error = { kind = "validation", message = message } })
+  self:quit(EXIT.INVALID)
+end
+
+-- ---------------------------------------------------------------------------
+-- Errors
+
+-- How many problems an error found: err.count (the module lists at most 100
+-- in err.errors and only counts the rest), else as many as are listed.
+local function problem_count(err)
+  local listed = type(err.errors) == "table" and #err.errors or 0
+  local count = tonumber(err.count) or listed
+  if count < listed then count = listed end
+  return count, listed
+end
+
+-- A validation error's message is its first problem and a summary of the
+-- others, which points Lua callers to err.errors and err.count: here they
+-- are .error.errors and .error.count.
+local function json_message(err)
+  local message = tostring(err.message)
+  local first = err.kind == "validation" and type(err.errors) == "table" and err.errors[1]
+  if not first then return message end
+  local head = (first.field ~= "" and (first.field .. " ") or "") .. first.message
+  if message:sub(1, #head) ~= head then return message end
+  local summary = message:sub(#head + 1):gsub(" in err%.errors", ""):gsub("err%.(%a+)", "error.%1")
+  return head .. summary
+end
+
+function M.error_object(err)
+  local e = { kind = err.kind, message = json_message(err) }
+  if err.errors and #err.errors > 0 then
+    local problems = M.list({})
+    for i, p in ipairs(err.errors) do
+      problems[i] = { field = p.field, message = p.message }
+    end
+    e.errors = problems
+    e.count = (problem_count(err))
+  end
+  e.status = err.status
+  e.retry_after = err.retry_after
+  if err.outcome_unknown then e.outcome_unknown = true end
+  return { error = e }
+end
+
+function M.exit_code_of(err)
+  return err.kind == "validation" and EXIT.INVALID or EXIT.PROVIDER
+end
+
+-- Worse of two exit codes: a provider error outranks invalid input.
+function M.worse(a, b)
+  if a == EXIT.PROVIDER or b == EXIT.PROVIDER then return EXIT.PROVIDER end
+  if a == EXIT.INVALID or b == EXIT.INVALID then return EXIT.INVALID end
+  return EXIT.OK
+end
+
+-- An error on standard error: a validation error as one line per problem,
+-- others as the error and its problems indented.
+function Out:report(label, err)
+  local prefix = label and (label .. ": ") or ""
+  local count, listed = problem_count(err)
+  local more = count > listed
+    and format("and %d more problem%s", count - listed, count - listed == 1 and "" or "s")
+  if err.kind == "validation" and listed > 0 then
+    for _, p in ipairs(err.errors) do
+      self:say(prefix .. (p.field ~= "" and (p.field .. ": ") or "") .. p.message)
+    end
+    if more then self:say(prefix .. more) end
+    return
+  end
+  self:say(prefix .. tostring(err))
+  for _, p in ipairs(err.errors or {}) do
+    self:say(prefix .. "  " .. p.field .. ": " .. p.message)
+  end
+  if more then self:say(prefix .. "  " .. more) end
+  if err.outcome_unknown then
+    self:say(prefix .. "  the request may have reached the provider: look the campaign up "
+      .. "(campaign list) before trying again")
+  end
+end
+
+-- ---------------------------------------------------------------------------
+-- Requests and progress
+
+-- The request as the tool shows it: headers with the key hidden, the body
+-- decoded (with its lists kept).
+local SECRET_HEADERS = { authorization = true, ["api-key"] = true, ["x-api-key"] = true }
+function Out:shown_request(req)
+  local headers = {}
+  for name, value in pairs(req.headers) do
+    if SECRET_HEADERS[name:lower()] or self:redact(value) ~= value then value = "[REDACTED]" end
+    headers[name] = value
+  end
+  local body = NULL
+  if req.body then body = M.decode_keeping_lists(req.body) end
+  return { method = req.method, url = req.url, headers = headers, body = body }
+end
+
+-- A progress bar on standard error, for a batch's on_progress.
+function Out:progress_bar(verb)
+  local width, stderr = 30, self.stderr
+  return function(done, total, info)
+    local filled = floor(width * done / total)
+    local extra = ""
+    if info then
+      extra = format("  %.1f/s", info.rate or 0)
+      if info.eta and done < total then extra = extra .. format("  %ds left", floor(info.eta + 0.5)) end
+      if info.waiting > 0 then extra = extra .. format("  %d waiting", info.waiting) end
+    end
+    stderr:write(format("\r%s [%s%s] %d/%d%s\27[K", verb, rep("#", filled),
+      rep(".", width - filled), done, total, extra))
+    if done == total then stderr:write("\r\27[K") end
+    flush(stderr)
+  end
+end
+
+-- Clears the progress bar's line.
+function Out:clear_line()
+  self.stderr:write("\r\27[K")
+end
+
+return M

@@ -1,0 +1,267 @@
+-- campaign.cli called in-process, the way bin/campaign calls it: argv as
+-- a table, standard streams, the environment and the Ctrl-C check given
+-- through env, the exit status returned (never os.exit).
+local cjson = require "cjson"
+local cli = require "campaign.cli"
+local emulator = require "helpers.emulator"
+local proc = require "helpers.proc"
+
+local KEY = "vapi-module-key-0123456789abcdef"
+
+local VAPI = {
+  name = "In-process",
+  assistantId = "3f1c2a9e-8d4b-4c6f-9a7e-1b2c3d4e5f60",
+  phoneNumberId = "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
+  customers = { { number = "+14155550101" } },
+}
+
+-- A file-like object that keeps what is written to it.
+local function sink()
+  local parts = {}
+  return {
+    write = function(self, ...)
+      for i = 1, select("#", ...) do parts[#parts + 1] = tostring((select(i, ...))) end
+      return self
+    end,
+    text = function() return table.concat(parts) end,
+  }
+end
+
+-- Everything a run printed, to check at the end that no key was among it.
+local printed = {}
+
+-- Runs cli.main(argv, env) with captured streams; env.vars: the environment
+-- (nothing else is read from the process's), env.stdin: text.
+-- Returns {code, out, err}.
+local function run(argv, opts)
+  opts = opts or {}
+  local stdout, stderr = sink(), sink()
+  local vars = opts.vars or {}
+  local stdin_text = opts.stdin or ""
+  local env = {
+    stdout = stdout, stderr = stderr,
+    stdin = { read = function() local t = stdin_text; stdin_text = nil; return t end },
+    getenv = function(name) return vars[name] end,
+    interrupted = opts.interrupted, catch_interrupt = opts.catch_interrupt,
+  }
+  local code = cli.main(argv, env)
+  local r = { code = code, out = stdout.text(), err = stderr.text() }
+  printed[#printed + 1] = r.out
+  printed[#printed + 1] = r.err
+  return r
+end
+
+local function json_of(r)
+  local ok, v = pcall(cjson.decode, r.out)
+  assert(ok, "stdout is not JSON: " .. r.out .. "\nstderr: " .. r.err)
+  return v
+end
+
+describe("campaign.cli, in-process", function()
+  local dir
+
+  local function file(name, content)
+    local path = dir .. "/" .. name
+    proc.write_file(path, type(content) == "table" and cjson.encode(content) or content)
+    return path
+  end
+
+  setup(function() dir = proc.tmpdir() end)
+
+  teardown(function()
+    if dir then os.execute("rm -rf " .. proc.shquote(dir)) end
+    for _, text in ipairs(printed) do
+      assert.is_nil(text:find(KEY, 1, true), "the key was printed: " .. text)
+    end
+  end)
+
+  describe("--help", function()
+    it("prints the usage on stdout, exit 0", function()
+      local r = run({ "--help" })
+      assert.are.equal(0, r.code)
+      assert.are.equal("", r.err)
+      assert.are.equal("Usage: campaign COMMAND --provider NAME [options] [FILE...]\n",
+        r.out:match("^[^\n]*\n"))
+      -- The providers and their key variables, as the help has always read.
+      assert.truthy(r.out:find("\n\nCreates and manages voice-AI calling campaigns on vapi, smallest, "
+        .. "autocalls\nand atlas, with the checks of the lua-campaign module.\n\n", 1, true), r.out)
+      assert.truthy(r.out:find("\n  --provider NAME       vapi, smallest, autocalls or atlas (required)\n",
+        1, true), r.out)
+      assert.truthy(r.out:find("\n  --api-key-file PATH   read the API key from the first line of PATH; "
+        .. "default:\n                        $VAPI_API_KEY, $SMALLEST_API_KEY, $AUTOCALLS_API_KEY\n"
+        .. "                        or $ATLAS_API_KEY\n", 1, true), r.out)
+      assert.truthy(r.out:find("\n                        (default: smallest 10, others learned from "
+        .. "429s; 0: none)\n", 1, true), r.out)
+      local last = "\n70 the tool cannot run (module not found, internal error).\n"
+      assert.are.equal(last, r.out:sub(-#last))
+      assert.is_nil(r.out:find("${", 1, true), r.out)
+      assert.are.equal(r.out, run({ "create", "-h" }).out)
+    end)
+
+    it("lists the providers of the registry", function()
+      local registry = require "campaign.providers"
+      registry.zeta = { env = "ZETA_TOKEN", ops = {} }
+      local ok, r = pcall(run, { "--help" })
+      registry.zeta = nil
+      assert(ok, r)
+      assert.are.equal(0, r.code)
+      assert.truthy(r.out:find("campaigns on zeta, vapi, smallest,\nautocalls and atlas, with", 1, true),
+        r.out)
+      assert.truthy(r.out:find("  --provider NAME       zeta, vapi, smallest, autocalls or atlas "
+        .. "(required)\n", 1, true), r.out)
+      assert.truthy(r.out:find("default:\n                        $ZETA_TOKEN, $VAPI_API_KEY, "
+        .. "$SMALLEST_API_KEY,\n                        $AUTOCALLS_API_KEY or $ATLAS_API_KEY\n", 1, true),
+        r.out)
+    end)
+  end)
+
+  describe("usage errors", function()
+    it("exit 64, the message on stderr, nothing on stdout", function()
+      local r = run({ "create", "--provder", "vapi", "x.json" })
+      assert.are.equal(64, r.code)
+      assert.are.equal("", r.out)
+      assert.are.equal("campaign: unknown option --provder (did you mean --provider?)\n"
+        .. "Try 'campaign --help'.\n", r.err)
+
+      r = run({ "create", file("c.json", VAPI) })
+      assert.are.equal(64, r.code)
+      assert.are.equal("campaign: missing --provider NAME (vapi, smallest, autocalls or atlas)\n"
+        .. "Try 'campaign --help'.\n", r.err)
+
+      -- The key comes from env.getenv: without it, a call cannot be sent.
+      r = run({ "list", "--provider", "vapi" })
+      assert.are.equal(64, r.code)
+      assert.are.equal("campaign: no API key: set VAPI_API_KEY, or use --api-key-file PATH\n"
+        .. "Try 'campaign --help'.\n", r.err)
+    end)
+  end)
+
+  describe("--dry-run", function()
+    it("prints the request, exit 0, the key never shown", function()
+      local path = file("c.json", VAPI)
+      local r = run({ "create", "--provider", "vapi", "--dry-run", path }, { vars = { VAPI_API_KEY = KEY } })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("", r.err)
+      local req = json_of(r)
+      assert.are.equal("POST", req.method)
+      assert.are.equal("https://api.vapi.ai/v2/campaign", req.url)
+      assert.are.equal("[REDACTED]", req.headers.Authorization)
+      assert.are.same(VAPI, req.body)
+      assert.is_nil(r.out:find(KEY, 1, true), r.out)
+    end)
+
+    it("reads standard input from env.stdin", function()
+      local r = run({ "create", "--provider", "vapi", "--dry-run", "-" },
+        { vars = { VAPI_API_KEY = KEY }, stdin = 'return { name = "From stdin" }' })
+      -- Not a valid campaign: the request is not printed, the problems are.
+      assert.are.equal(2, r.code)
+      assert.truthy(r.err:find("assistantId: is required", 1, true), r.err)
+      r = run({ "create", "--provider", "vapi", "--dry-run", "-" },
+        { vars = { VAPI_API_KEY = KEY }, stdin = cjson.encode(VAPI) })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.same(VAPI, json_of(r).body)
+    end)
+
+    it("says when there is no key, and hides it when the input holds it", function()
+      local path = file("c.json", VAPI)
+      local r = run({ "create", "--provider", "vapi", "--dry-run", path })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("campaign: note: no API key (VAPI_API_KEY is not set): sent like this, the "
+        .. "request would be refused\n", r.err)
+      local named = {}
+      for k, v in pairs(VAPI) do named[k] = v end
+      named.name = "about " .. KEY
+      r = run({ "create", "--provider", "vapi", "--dry-run", file("named.json", named) },
+        { vars = { VAPI_API_KEY = KEY } })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("about [REDACTED]", json_of(r).body.name)
+    end)
+  end)
+
+  describe("invalid input", function()
+    it("exit 2, every problem on stderr, the error as JSON", function()
+      local bad = { name = "x", assistantId = "a", phoneNumberId = "p",
+        customers = { { number = "555" } }, maxConcurrency = 0 }
+      local r = run({ "create", "--provider", "vapi", "--dry-run", file("bad.json", bad) },
+        { vars = { VAPI_API_KEY = KEY } })
+      assert.are.equal(2, r.code)
+      local lines = {}
+      for line in r.err:gmatch("[^\n]+") do lines[#lines + 1] = line end
+      assert.are.equal(2, #lines, r.err)
+      assert.truthy(lines[1]:find("^customers%[1%]%.number: must be E%.164"), lines[1])
+      assert.truthy(lines[2]:find("^maxConcurrency: "), lines[2])
+      local e = json_of(r).error
+      assert.are.equal("validation", e.kind)
+      assert.are.equal(2, e.count)
+      assert.are.equal("customers[1].number", e.errors[1].field)
+    end)
+
+    it("a FILE that is not data: exit 2 too", function()
+      local r = run({ "create", "--provider", "vapi", file("broken.json", '{"name": ') },
+        { vars = { VAPI_API_KEY = KEY } })
+      assert.are.equal(2, r.code)
+      assert.truthy(r.err:find("^campaign: " .. dir:gsub("%p", "%%%0") .. "/broken%.json: is not valid JSON"),
+        r.err)
+      assert.are.equal("validation", json_of(r).error.kind)
+    end)
+  end)
+
+  describe("against the provider", function()
+    local emu
+
+    setup(function() emu = emulator.start() end)
+    teardown(function() if emu then emu:stop() end end)
+    before_each(function()
+      emu:reset()
+      emu:set_keys({ vapi = KEY })
+    end)
+
+    it("creates a campaign, exit 0, the provider's answer on stdout", function()
+      local r = run({ "create", "--provider", "vapi", "--base-url", emu:url("vapi"), file("c.json", VAPI) },
+        { vars = { VAPI_API_KEY = KEY } })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("", r.err)
+      local body = json_of(r)
+      local created = emu:campaigns("vapi")
+      assert.are.equal(1, #created)
+      assert.is_string(body.id)
+      assert.are.equal(created[1].id, body.id)
+      assert.are.equal("In-process", body.name)
+      assert.are.equal("Bearer " .. KEY, emu:last().headers.authorization)
+      assert.are.same(VAPI, emu:last().json)
+    end)
+
+    it("a provider error: exit 1", function()
+      local r = run({ "get", "--provider", "vapi", "--base-url", emu:url("vapi"), "--id", "missing" },
+        { vars = { VAPI_API_KEY = KEY } })
+      assert.are.equal(1, r.code)
+      assert.are.equal(404, json_of(r).error.status)
+      assert.are.equal("campaign vapi get: HTTP 404 Not Found: Campaign not found\n", r.err)
+    end)
+
+    it("a batch told it was interrupted: every result printed, exit 130", function()
+      local caught = {}
+      local list = { VAPI, VAPI }
+      local r = run({ "create", "--provider", "vapi", "--base-url", emu:url("vapi"), file("two.json", list) },
+        { vars = { VAPI_API_KEY = KEY }, interrupted = function() return true end,
+          catch_interrupt = function(on) caught[#caught + 1] = on end })
+      assert.are.equal(130, r.code, r.err)
+      assert.are.same({ true, false }, caught)
+      assert.are.equal(2, #json_of(r))
+      assert.are.equal("interrupted: 2 created, 0 failed, 0 not sent\n", r.err)
+      assert.are.equal(2, #emu:campaigns("vapi"))
+    end)
+  end)
+
+  describe("query field types", function()
+    it("come from the provider's rules", function()
+      local query = require "campaign.cli.query"
+      local client = require("campaign").client { provider = "vapi", api_key = KEY }
+      assert.are.equal("integer", query.field_type(client, "list", "limit"))
+      assert.are.equal("boolean", query.field_type(client, "list", "includeCounters"))
+      assert.is_nil(query.field_type(client, "list", "noSuchFilter"))
+      assert.are.same({ limit = 5, includeCounters = true, sortOrder = "ASC", page = "x" },
+        query.typed_query(client, { sortOrder = "ASC" }, { limit = "5", includeCounters = "true", page = "x" }))
+    end)
+  end)
+end)
