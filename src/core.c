@@ -17,8 +17,10 @@
 
 CAMPAIGN_EXPORT int luaopen_campaign_core(lua_State *L);
 
-static const vschema *const all_schemas[] = {vapi_schemas, smallest_schemas,
-                                             autocalls_schemas, atlas_schemas, NULL};
+/* Every provider's schemas, in the order of CAMPAIGN_PROVIDERS. */
+#define SCHEMAS_OF(name) name##_schemas,
+static const vschema *const all_schemas[] = {CAMPAIGN_PROVIDERS(SCHEMAS_OF) NULL};
+#undef SCHEMAS_OF
 
 static const vschema *find_schema(const char *name) {
   for (int i = 0; all_schemas[i]; i++) {
