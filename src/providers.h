@@ -8,6 +8,7 @@
 #ifndef CAMPAIGN_PROVIDERS_H
 #define CAMPAIGN_PROVIDERS_H
 
+#include "formats.h"
 #include "validate.h"
 
 #define CAMPAIGN_PROVIDERS(X) X(vapi) X(smallest) X(autocalls) X(atlas)

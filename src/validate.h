@@ -1,6 +1,8 @@
 /* The generic validator: walks a Lua table against a provider's field table
  * and collects every problem with its field path. Provider files describe
- * their fields with the types below; the walker is written once, here. */
+ * their fields with the types below; the walker is written once (validate.c,
+ * with report.c for paths and problems and numbers.c for numbers). The
+ * formats several providers share are in formats.h. */
 #ifndef CAMPAIGN_VALIDATE_H
 #define CAMPAIGN_VALIDATE_H
 
@@ -117,15 +119,5 @@ int v_path_push(vctx *ctx, const char *name);
 int v_path_push_index(vctx *ctx, long index);
 void v_path_pop(vctx *ctx, int old);
 void v_check_value(vctx *ctx, const vfield *f, int idx);
-
-/* Formats shared by providers. */
-extern const vformat V_E164;
-extern const vformat V_DATETIME;
-extern const vformat V_HTTP_URL;
-int v_parse_datetime(const char *s, size_t len, double *epoch);
-
-/* IANA time zone name, checked against the system zoneinfo database
- * (Autocalls timezone, Atlas Timezone). */
-extern const vformat V_IANA_TZ;
 
 #endif

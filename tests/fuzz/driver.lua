@@ -741,7 +741,8 @@ function D.init(root)
   local seen = {}
   for _, s in ipairs(D.strings) do seen[s] = true end
   for _, file in ipairs { "src/provider_vapi.c", "src/provider_smallest.c",
-    "src/provider_autocalls.c", "src/provider_atlas.c", "src/validate.c",
+    "src/provider_autocalls.c", "src/provider_atlas.c", "src/validate.c", "src/json.c",
+    "src/numbers.c", "src/report.c", "src/formats.c", "src/text.c",
     "lua/campaign/providers.lua", "lua/campaign/atlas.lua", "lua/campaign/windows.lua",
     "lua/campaign/templates.lua" } do
     literals(root .. "/" .. file, D.strings, seen)
