@@ -171,6 +171,7 @@ void v_check_string_bytes(vctx *ctx, const char *s, size_t len, long *chars) {
     *chars = n;
   }
 }
+
 void v_check_json(vctx *ctx, int idx) {
   lua_State *L = ctx->L;
   if (!v_charge(ctx, idx)) {

@@ -152,6 +152,7 @@ static void check_string(vctx *ctx, const vfield *f, const char *s, size_t len) 
     v_error(ctx, "%s", f->format->message);
   }
 }
+
 static void check_object(vctx *ctx, const vobject *obj, int idx);
 static void check_value_t(vctx *ctx, const vfield *f, int idx, int t);
 
@@ -350,6 +351,7 @@ static void check_value_t(vctx *ctx, const vfield *f, int idx, int t) {
 void v_check_value(vctx *ctx, const vfield *f, int idx) {
   check_value_t(ctx, f, idx, lua_type(ctx->L, idx));
 }
+
 /* ---- objects ---------------------------------------------------------- */
 
 /* What check_object learns from the fields of one table. Keys are read at
