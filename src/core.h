@@ -4,7 +4,11 @@
 
 #include "compat.h"
 
+#pragma GCC visibility push(hidden)
+
 /* Registers the HTTP handle type and sets core.http on the table on top. */
 void campaign_http_open(lua_State *L);
+
+#pragma GCC visibility pop
 
 #endif

@@ -4,6 +4,8 @@
 
 #include "validate.h"
 
+#pragma GCC visibility push(hidden)
+
 extern const vformat V_E164;
 extern const vformat V_DATETIME;
 extern const vformat V_HTTP_URL;
@@ -15,5 +17,7 @@ int v_days_in_month(int y, int m);
 /* IANA time zone name, checked against the system zoneinfo database
  * (Autocalls timezone, Atlas Timezone). */
 extern const vformat V_IANA_TZ;
+
+#pragma GCC visibility pop
 
 #endif

@@ -9,6 +9,8 @@
 
 #include "compat.h"
 
+#pragma GCC visibility push(hidden)
+
 typedef struct buffer {
   char *data;
   size_t len, cap;
@@ -78,5 +80,7 @@ void request_attach(lua_State *L, transfer *t, const request *rq,
 void outcome_take(transfer *t, CURLcode rc, outcome *o);
 /* Gives an idle transfer back the buffers of an outcome, when it has none. */
 void outcome_recycle(transfer *t, outcome *o);
+
+#pragma GCC visibility pop
 
 #endif

@@ -11,10 +11,14 @@
 #include "formats.h"
 #include "validate.h"
 
+#pragma GCC visibility push(hidden)
+
 #define CAMPAIGN_PROVIDERS(X) X(vapi) X(smallest) X(autocalls) X(atlas)
 
 #define CAMPAIGN_DECLARE_SCHEMAS(name) extern const vschema name##_schemas[];
 CAMPAIGN_PROVIDERS(CAMPAIGN_DECLARE_SCHEMAS)
 #undef CAMPAIGN_DECLARE_SCHEMAS
+
+#pragma GCC visibility pop
 
 #endif

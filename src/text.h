@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#pragma GCC visibility push(hidden)
+
 /* Names longer than this are cut short in messages and paths, and get no
  * suggestion (nor are they suggested). */
 #define NAME_SHOWN 48
@@ -33,5 +35,7 @@ void suggest_init(suggestion *sg, const char *name, size_t len);
 int suggest_try(suggestion *sg, const char *candidate, size_t clen);
 /* Whether the nearest is near enough to be suggested. */
 int suggest_near(const suggestion *sg);
+
+#pragma GCC visibility pop
 
 #endif

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include "compat.h"
 
+#pragma GCC visibility push(hidden)
+
 typedef enum {
   VT_STRING = 1,
   VT_INTEGER,   /* a number with no fraction that JSON carries exactly */
@@ -119,5 +121,7 @@ int v_path_push(vctx *ctx, const char *name);
 int v_path_push_index(vctx *ctx, long index);
 void v_path_pop(vctx *ctx, int old);
 void v_check_value(vctx *ctx, const vfield *f, int idx);
+
+#pragma GCC visibility pop
 
 #endif

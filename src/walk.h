@@ -7,6 +7,8 @@
 
 #include "validate.h"
 
+#pragma GCC visibility push(hidden)
+
 #define MSG_MAX 480
 
 /* ---- report.c */
@@ -54,5 +56,7 @@ void v_check_string_bytes(vctx *ctx, const char *s, size_t len, long *chars);
  * free-form JSON. */
 void v_check_number(vctx *ctx, const vfield *f, int idx);
 void v_check_json_number(vctx *ctx, int idx);
+
+#pragma GCC visibility pop
 
 #endif
