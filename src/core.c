@@ -12,6 +12,7 @@
 
 #include "core.h"
 #include "providers.h"
+#include "text.h"
 
 #define CAMPAIGN_EXPORT __attribute__((visibility("default")))
 
@@ -55,10 +56,6 @@ static int core_schema(lua_State *L) {
   return 1;
 }
 
-/* core.validate(schema, fields [, passthrough]) -> true | false, errors
- * schema is a name or a handle from core.schema. The rules alone: for query
- * strings, which the client writes itself (numbers exactly), and for checks
- * of part of a body; core.encode adds what JSON text needs. */
 /* The schema of argument 1: a handle from core.schema, or a name. */
 static const vschema *schema_arg(lua_State *L) {
   const vschema *schema;
@@ -75,6 +72,10 @@ static const vschema *schema_arg(lua_State *L) {
   return schema;
 }
 
+/* core.validate(schema, fields [, passthrough]) -> true | false, errors
+ * schema is a name or a handle from core.schema. The rules alone: for query
+ * strings, which the client writes itself (numbers exactly), and for checks
+ * of part of a body; core.encode adds what JSON text needs. */
 static int core_validate(lua_State *L) {
   const vschema *schema = schema_arg(L);
   int passthrough = lua_toboolean(L, 3);
@@ -134,6 +135,66 @@ static int core_schemas(lua_State *L) {
       lua_rawseti(L, -2, ++n);
     }
   }
+  return 1;
+}
+
+/* core.fields(schema) -> {[name] = kind, ...}: the kinds of a schema's
+ * top-level fields, for callers that have values as text (the command-line
+ * tool's --query) and must know which to send as numbers or booleans.
+ * schema is as for core.validate (a name or a handle); an unknown name
+ * raises. The kinds are the schema's own, in plain words: "string",
+ * "integer", "number", "boolean", "object", "array", "map" (a table of
+ * free names), "json" (any JSON value), and "forbidden" for a name the
+ * operation knows but does not take. A schema that is open to any names
+ * lists only the ones it knows (maybe none). */
+static int core_fields(lua_State *L) {
+  const vschema *schema = schema_arg(L);
+  lua_newtable(L);
+  for (const vfield *f = schema->root->fields; f->name; f++) {
+    lua_pushstring(L, f->name);
+    lua_pushstring(L, v_kind_name(f->type));
+    lua_rawset(L, -3);
+  }
+  return 1;
+}
+
+/* core.suggest(name, candidates) -> the candidate nearest name, or nil.
+ * The rule the validator suggests field names by ("unknown field ...; did
+ * you mean ...?", text.h): optimal string alignment distance (a swap of two
+ * neighbours is one edit), case-insensitive (bytes compared with bit 0x20
+ * set, which folds ASCII letters), at most max(2, #name // 3) edits; of
+ * equally near candidates the first in the list; a name or candidate longer
+ * than 48 bytes is never near. candidates is a list (1..n, read raw) of
+ * strings; an empty list gives nil. Raises when name is not a string or
+ * candidates is not a list of strings. */
+static int core_suggest(lua_State *L) {
+  size_t len, n, best = 0;
+  const char *name;
+  suggestion sg;
+  luaL_checktype(L, 1, LUA_TSTRING);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  name = lua_tolstring(L, 1, &len);
+  n = lua_rawlen(L, 2);
+  suggest_init(&sg, name, len);
+  for (size_t i = 1; i <= n; i++) {
+    size_t clen;
+    const char *candidate;
+    if (lua_rawgeti_compat(L, 2, (int)i) != LUA_TSTRING) {
+      return luaL_argerror(L, 2, lua_pushfstring(L, "list of strings expected, got %s at index %d",
+                                                 luaL_typename(L, -1), (int)i));
+    }
+    candidate = lua_tolstring(L, -1, &clen);
+    if (suggest_try(&sg, candidate, clen)) {
+      best = i;
+    }
+    lua_pop(L, 1);
+  }
+  if (best == 0 || !suggest_near(&sg)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_rawgeti(L, 2, (int)best);
   return 1;
 }
 
@@ -361,6 +422,8 @@ static const luaL_Reg core_functions[] = {
     {"redact", core_redact},
     {"schema", core_schema},
     {"schemas", core_schemas},
+    {"fields", core_fields},
+    {"suggest", core_suggest},
     {"url", core_url},
     {"url_parts", core_url_parts},
     {"sleep", core_sleep},

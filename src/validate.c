@@ -264,6 +264,20 @@ static void check_map(vctx *ctx, const vfield *f, int idx) {
   v_leave_table(ctx);
 }
 
+const char *v_kind_name(int type) {
+  switch (type) {
+    case VT_STRING: return "string";
+    case VT_INTEGER: return "integer";
+    case VT_NUMBER: return "number";
+    case VT_BOOLEAN: return "boolean";
+    case VT_OBJECT: return "object";
+    case VT_ARRAY: return "array";
+    case VT_MAP: return "map";
+    case VT_FORBIDDEN: return "forbidden";
+    default: return "json";
+  }
+}
+
 /* What a field type takes, for messages. */
 static const char *expect_name(int type) {
   switch (type) {

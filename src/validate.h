@@ -108,6 +108,10 @@ struct vctx {
 /* Entry points. */
 void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough);
 void v_check_root(vctx *ctx, const vschema *schema, int idx);
+/* The kind of a field type in one plain word ("string", "integer", "number",
+ * "boolean", "object", "array", "map", "json", "forbidden"), for
+ * core.fields. */
+const char *v_kind_name(int type);
 
 /* For cross-field rules. */
 int v_has(vctx *ctx, int idx, const char *name);
