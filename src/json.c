@@ -46,25 +46,10 @@ int v_enter_table(vctx *ctx, int idx) {
   return 1;
 }
 
-/* Counts a value and len bytes of its text against the walk's bounds; 0
- * once they are passed, which is reported once. */
-int v_charge_len(vctx *ctx, size_t len) {
-  if (ctx->values > V_MAX_VALUES || ctx->bytes > V_MAX_BYTES) {
-    return 0;
-  }
-  ctx->values++;
-  ctx->bytes += len;
-  if (ctx->values > V_MAX_VALUES || ctx->bytes > V_MAX_BYTES) {
-    v_error(ctx, "makes the request too large to send (more than %ld values or %lu MiB "
-                 "of text; a table used in several places counts each time)",
-            V_MAX_VALUES, V_MAX_BYTES >> 20);
-    return 0;
-  }
-  return 1;
-}
-
-int v_charge(vctx *ctx, int idx) {
-  return v_charge_len(ctx, lua_type(ctx->L, idx) == LUA_TSTRING ? lua_rawlen(ctx->L, idx) : 0);
+void v_charge_error(vctx *ctx) {
+  v_error(ctx, "makes the request too large to send (more than %ld values or %lu MiB "
+               "of text; a table used in several places counts each time)",
+          V_MAX_VALUES, V_MAX_BYTES >> 20);
 }
 
 /* An integer-valued key >= 1, as a sequence index. */

@@ -9,17 +9,6 @@
 
 /* ---- paths ------------------------------------------------------------ */
 
-int v_path_push_lstr(vctx *ctx, const char *name, size_t len) {
-  int old = ctx->nsteps;
-  if (old < V_MAX_STEPS) {
-    ctx->steps[old].key = name;
-    ctx->steps[old].len = len;
-    ctx->steps[old].index = 0;
-    ctx->nsteps = old + 1;
-  }
-  return old;
-}
-
 int v_path_push(vctx *ctx, const char *name) {
   return v_path_push_lstr(ctx, name, strlen(name));
 }

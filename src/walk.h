@@ -13,8 +13,18 @@
 
 /* ---- report.c */
 
-/* Pushes a step of len bytes (name need not end there). */
-int v_path_push_lstr(vctx *ctx, const char *name, size_t len);
+/* Pushes a step of len bytes (name need not end there). Inline, as the
+ * walk's other steps for every value: it runs for each key. */
+static inline int v_path_push_lstr(vctx *ctx, const char *name, size_t len) {
+  int old = ctx->nsteps;
+  if (old < V_MAX_STEPS) {
+    ctx->steps[old].key = name;
+    ctx->steps[old].len = len;
+    ctx->steps[old].index = 0;
+    ctx->nsteps = old + 1;
+  }
+  return old;
+}
 
 /* Whether the list of problems is full: the next ones are only counted,
  * so nothing is worth working out for their messages. */
@@ -35,10 +45,28 @@ static inline void v_leave_table(vctx *ctx) {
   ctx->depth--;
 }
 
-/* Counts a value (with len bytes of text; v_charge: the value at idx)
- * against the walk's bounds: 0 once they are passed, reported once. */
-int v_charge_len(vctx *ctx, size_t len);
-int v_charge(vctx *ctx, int idx);
+/* Reports that the walk's bounds were passed. */
+void v_charge_error(vctx *ctx);
+
+/* Counts a value and len bytes of its text against the walk's bounds; 0
+ * once they are passed, which is reported once. */
+static inline int v_charge_len(vctx *ctx, size_t len) {
+  if (ctx->values > V_MAX_VALUES || ctx->bytes > V_MAX_BYTES) {
+    return 0;
+  }
+  ctx->values++;
+  ctx->bytes += len;
+  if (ctx->values > V_MAX_VALUES || ctx->bytes > V_MAX_BYTES) {
+    v_charge_error(ctx);
+    return 0;
+  }
+  return 1;
+}
+
+/* v_charge_len for the value at idx. */
+static inline int v_charge(vctx *ctx, int idx) {
+  return v_charge_len(ctx, lua_type(ctx->L, idx) == LUA_TSTRING ? lua_rawlen(ctx->L, idx) : 0);
+}
 
 /* The length n of the proper sequence 1..n at idx, or -1 (reported). */
 long v_sequence_length(vctx *ctx, int idx);
