@@ -11,10 +11,10 @@
 
 #define MSG_MAX 480
 
-/* ---- report.c */
+/* ---- paths and problems (report.c) */
 
-/* Pushes a step of len bytes (name need not end there). Inline, as the
- * walk's other steps for every value: it runs for each key. */
+/* Pushes a step of len bytes (name need not end there). Inline: it runs
+ * for every key the walk reads, as v_charge_len for every value. */
 static inline int v_path_push_lstr(vctx *ctx, const char *name, size_t len) {
   int old = ctx->nsteps;
   if (old < V_MAX_STEPS) {
@@ -32,7 +32,7 @@ static inline int v_errors_full(const vctx *ctx) {
   return ctx->nerr >= ctx->max_errors;
 }
 
-/* ---- json.c */
+/* ---- values and bounds (json.c) */
 
 /* The type of the value at idx for a message ("null", "NaN", "infinity",
  * else Lua's name). */
@@ -78,7 +78,7 @@ void v_check_json(vctx *ctx, int idx);
  * length in characters, or a negative number for either. */
 void v_check_string_bytes(vctx *ctx, const char *s, size_t len, long *chars);
 
-/* ---- numbers.c */
+/* ---- numbers (numbers.c) */
 
 /* A number field (the value at idx is a number), and a number in
  * free-form JSON. */
