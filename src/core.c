@@ -230,31 +230,16 @@ static url_box *url_box_new(lua_State *L) {
   return b;
 }
 
-/* core.url(base [, path [, query]]) -> url | nil, message
- * base is parsed by curl and must be http or https; path is appended to the
- * base path; query is a list of {name, value} pairs, percent-encoded. */
-static int core_url(lua_State *L) {
-  const char *base = luaL_checkstring(L, 1);
-  const char *path = luaL_optstring(L, 2, "");
-  url_box *b;
-  char *part = NULL;
+/* core.url's failures: nil, and what went wrong with curl's reason. */
+static int url_failure(lua_State *L, const char *what, CURLUcode rc) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s (%s)", what, curl_url_strerror(rc));
+  return 2;
+}
+
+/* Appends path to the path of the URL in b (its trailing slashes dropped). */
+static CURLUcode url_append_path(lua_State *L, url_box *b, const char *path) {
   CURLUcode rc;
-  lua_settop(L, 3);
-  b = url_box_new(L);
-  rc = curl_url_set(b->u, CURLUPART_URL, base, 0);
-  if (rc != CURLUE_OK) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "base_url is not a URL (%s)", curl_url_strerror(rc));
-    return 2;
-  }
-  curl_url_get(b->u, CURLUPART_SCHEME, &b->out, 0);
-  if (!b->out || (strcmp(b->out, "http") != 0 && strcmp(b->out, "https") != 0)) {
-    lua_pushnil(L);
-    lua_pushliteral(L, "base_url must be an http:// or https:// URL");
-    return 2;
-  }
-  curl_free(b->out);
-  b->out = NULL;
   if (curl_url_get(b->u, CURLUPART_PATH, &b->out, 0) == CURLUE_OK && b->out) {
     size_t len = strlen(b->out);
     while (len > 0 && b->out[len - 1] == '/') len--;
@@ -268,38 +253,67 @@ static int core_url(lua_State *L) {
   lua_concat(L, 2);
   rc = curl_url_set(b->u, CURLUPART_PATH, lua_tostring(L, -1), 0);
   lua_pop(L, 1);
+  return rc;
+}
+
+/* Appends the {name, value} pairs of the list at idx to the URL's query,
+ * percent-encoded; raises for a pair that is not two strings. */
+static CURLUcode url_append_query(lua_State *L, url_box *b, int idx) {
+  int n = (int)lua_rawlen(L, idx);
+  for (int i = 1; i <= n; i++) {
+    CURLUcode rc;
+    lua_rawgeti(L, idx, i);
+    luaL_checktype(L, -1, LUA_TTABLE);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    /* Strings only: a number would be written with 14 digits. */
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+      luaL_error(L, "campaign: query names and values must be strings");
+    }
+    lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), lua_tostring(L, -1));
+    rc = curl_url_set(b->u, CURLUPART_QUERY, lua_tostring(L, -1),
+                      CURLU_APPENDQUERY | CURLU_URLENCODE);
+    lua_pop(L, 4);
+    if (rc != CURLUE_OK) {
+      return rc;
+    }
+  }
+  return CURLUE_OK;
+}
+
+/* core.url(base [, path [, query]]) -> url | nil, message
+ * base is parsed by curl and must be http or https; path is appended to the
+ * base path; query is a list of {name, value} pairs, percent-encoded. */
+static int core_url(lua_State *L) {
+  const char *base = luaL_checkstring(L, 1);
+  const char *path = luaL_optstring(L, 2, "");
+  url_box *b;
+  char *part = NULL;
+  CURLUcode rc;
+  lua_settop(L, 3);
+  b = url_box_new(L);
+  rc = curl_url_set(b->u, CURLUPART_URL, base, 0);
   if (rc != CURLUE_OK) {
+    return url_failure(L, "base_url is not a URL", rc);
+  }
+  curl_url_get(b->u, CURLUPART_SCHEME, &b->out, 0);
+  if (!b->out || (strcmp(b->out, "http") != 0 && strcmp(b->out, "https") != 0)) {
     lua_pushnil(L);
-    lua_pushfstring(L, "path cannot be used in a URL (%s)", curl_url_strerror(rc));
+    lua_pushliteral(L, "base_url must be an http:// or https:// URL");
     return 2;
   }
-  if (lua_istable(L, 3)) {
-    int n = (int)lua_rawlen(L, 3);
-    for (int i = 1; i <= n; i++) {
-      lua_rawgeti(L, 3, i);
-      luaL_checktype(L, -1, LUA_TTABLE);
-      lua_rawgeti(L, -1, 1);
-      lua_rawgeti(L, -2, 2);
-      /* Strings only: a number would be written with 14 digits. */
-      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
-        return luaL_error(L, "campaign: query names and values must be strings");
-      }
-      lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), lua_tostring(L, -1));
-      rc = curl_url_set(b->u, CURLUPART_QUERY, lua_tostring(L, -1),
-                        CURLU_APPENDQUERY | CURLU_URLENCODE);
-      lua_pop(L, 4);
-      if (rc != CURLUE_OK) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "query cannot be encoded (%s)", curl_url_strerror(rc));
-        return 2;
-      }
-    }
+  curl_free(b->out);
+  b->out = NULL;
+  rc = url_append_path(L, b, path);
+  if (rc != CURLUE_OK) {
+    return url_failure(L, "path cannot be used in a URL", rc);
+  }
+  if (lua_istable(L, 3) && (rc = url_append_query(L, b, 3)) != CURLUE_OK) {
+    return url_failure(L, "query cannot be encoded", rc);
   }
   rc = curl_url_get(b->u, CURLUPART_URL, &part, 0);
   if (rc != CURLUE_OK) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "URL cannot be built (%s)", curl_url_strerror(rc));
-    return 2;
+    return url_failure(L, "URL cannot be built", rc);
   }
   b->out = part;
   lua_pushstring(L, part);
