@@ -26,7 +26,9 @@ build = {
    modules = {
       ["campaign.core"] = {
          sources = {
-            "src/core.c", "src/http.c", "src/validate.c",
+            "src/core.c", "src/redact.c", "src/http.c", "src/transfer.c",
+            "src/validate.c", "src/json.c", "src/numbers.c", "src/report.c",
+            "src/formats.c", "src/text.c",
             "src/provider_atlas.c", "src/provider_autocalls.c",
             "src/provider_smallest.c", "src/provider_vapi.c",
          },

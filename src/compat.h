@@ -5,6 +5,11 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+/* The module exports luaopen_campaign_core alone. What its files share is
+ * declared, in each header of src/, after the header's own includes and
+ * between "#pragma GCC visibility push(hidden)" and "pop": it stays hidden
+ * in builds without -fvisibility=hidden too (LuaRocks' builtin type). */
+
 #if LUA_VERSION_NUM < 502
 #define lua_rawlen(L, i) lua_objlen((L), (i))
 /* LuaJIT 2.1 (OpenResty's too) already has luaL_newlib and luaL_setfuncs. */

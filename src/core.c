@@ -1,7 +1,7 @@
 /* campaign.core: the module entry. It validates tables against the provider
  * schemas, builds URLs with curl's URL parser, and opens the libcurl
- * transport (http.c). The client object and the retry policy are in Lua. */
-#define _GNU_SOURCE   /* memmem */
+ * transport (http.c); core.redact is in redact.c. The client object and the
+ * retry policy are in Lua. */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -12,13 +12,16 @@
 
 #include "core.h"
 #include "providers.h"
+#include "text.h"
 
 #define CAMPAIGN_EXPORT __attribute__((visibility("default")))
 
 CAMPAIGN_EXPORT int luaopen_campaign_core(lua_State *L);
 
-static const vschema *const all_schemas[] = {vapi_schemas, smallest_schemas,
-                                             autocalls_schemas, atlas_schemas, NULL};
+/* Every provider's schemas, in the order of CAMPAIGN_PROVIDERS. */
+#define SCHEMAS_OF(name) name##_schemas,
+static const vschema *const all_schemas[] = {CAMPAIGN_PROVIDERS(SCHEMAS_OF) NULL};
+#undef SCHEMAS_OF
 
 static const vschema *find_schema(const char *name) {
   for (int i = 0; all_schemas[i]; i++) {
@@ -53,10 +56,6 @@ static int core_schema(lua_State *L) {
   return 1;
 }
 
-/* core.validate(schema, fields [, passthrough]) -> true | false, errors
- * schema is a name or a handle from core.schema. The rules alone: for query
- * strings, which the client writes itself (numbers exactly), and for checks
- * of part of a body; core.encode adds what JSON text needs. */
 /* The schema of argument 1: a handle from core.schema, or a name. */
 static const vschema *schema_arg(lua_State *L) {
   const vschema *schema;
@@ -73,6 +72,10 @@ static const vschema *schema_arg(lua_State *L) {
   return schema;
 }
 
+/* core.validate(schema, fields [, passthrough]) -> true | false, errors
+ * schema is a name or a handle from core.schema. The rules alone: for query
+ * strings, which the client writes itself (numbers exactly), and for checks
+ * of part of a body; core.encode adds what JSON text needs. */
 static int core_validate(lua_State *L) {
   const vschema *schema = schema_arg(L);
   int passthrough = lua_toboolean(L, 3);
@@ -122,275 +125,6 @@ static int core_encode(lua_State *L) {
   return 1;
 }
 
-/* The hex value of c, or -1. */
-static int hexval(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* Four hex digits at s (left bytes available), or -1. */
-static long hex4(const char *s, size_t left) {
-  long v = 0;
-  if (left < 4) return -1;
-  for (int j = 0; j < 4; j++) {
-    int h = hexval((unsigned char)s[j]);
-    if (h < 0) return -1;
-    v = v * 16 + h;
-  }
-  return v;
-}
-
-static size_t put_utf8(long cp, unsigned char out[4]) {
-  if (cp < 0x80) {
-    out[0] = (unsigned char)cp;
-    return 1;
-  }
-  if (cp < 0x800) {
-    out[0] = (unsigned char)(0xC0 | (cp >> 6));
-    out[1] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 2;
-  }
-  if (cp < 0x10000) {
-    out[0] = (unsigned char)(0xE0 | (cp >> 12));
-    out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-    out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 3;
-  }
-  out[0] = (unsigned char)(0xF0 | (cp >> 18));
-  out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-  out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-  out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-  return 4;
-}
-
-/* The escapes a text may hide a key behind: JSON's, and percent escapes. */
-#define ESC_JSON 1
-#define ESC_PERCENT 2
-
-/* One unit of the text s (n bytes) at i, as a provider may have escaped the
- * key in it: a JSON escape (\" \\ \/ \b \f \n \r \t, \uXXXX, surrogate pairs
- * as one code point; code points written as UTF-8), a percent escape (%XX),
- * or a plain byte; kinds says which escapes are read. Writes the bytes the
- * unit stands for to out and returns their number; *used is the unit's
- * length in s. */
-static size_t text_unit(const char *s, size_t i, size_t n, int kinds, unsigned char out[4],
-                        size_t *used) {
-  static const char names[] = "\"\\/bfnrt", plain[] = "\"\\/\b\f\n\r\t";
-  unsigned char c = (unsigned char)s[i];
-  *used = 1;
-  if ((kinds & ESC_PERCENT) && c == '%' && n - i >= 3 && hexval((unsigned char)s[i + 1]) >= 0 &&
-      hexval((unsigned char)s[i + 2]) >= 0) {
-    out[0] = (unsigned char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
-    *used = 3;
-    return 1;
-  }
-  if ((kinds & ESC_JSON) && c == '\\' && n - i >= 2) {
-    const char *simple = s[i + 1] ? strchr(names, s[i + 1]) : NULL;
-    if (simple) {
-      out[0] = (unsigned char)plain[simple - names];
-      *used = 2;
-      return 1;
-    }
-    if (s[i + 1] == 'u') {
-      long cp = hex4(s + i + 2, n - i - 2);
-      if (cp >= 0) {
-        *used = 6;
-        if (cp >= 0xD800 && cp <= 0xDBFF && n - i >= 12 && s[i + 6] == '\\' && s[i + 7] == 'u') {
-          long lo = hex4(s + i + 8, n - i - 8);
-          if (lo >= 0xDC00 && lo <= 0xDFFF) {
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            *used = 12;
-          }
-        }
-        return put_utf8(cp, out);
-      }
-    }
-  }
-  out[0] = c;
-  return 1;
-}
-
-/* Escapes within escapes are decoded this many times over: a JSON text
- * quoted inside another ({"detail": "{\"key\": \"\\u0053...\"}"}), a
- * percent escape of a percent escape. */
-#define REDACT_LEVELS 8
-
-/* One decoding of in (n bytes) into out: every unit text_unit reads. With
- * maps, out byte j comes from the bytes [start[j], end[j]) of the original
- * text (in's own maps say where in's bytes came from; NULL for the original
- * itself). Returns the length of out; *changed is whether any escape was
- * decoded. */
-static size_t decode_once(const char *in, size_t n, int kinds, char *out,
-                          const uint32_t *in_start, const uint32_t *in_end, uint32_t *start,
-                          uint32_t *end, int *changed) {
-  size_t len = 0, used;
-  *changed = 0;
-  for (size_t i = 0; i < n; i += used) {
-    unsigned char bytes[4];
-    size_t k;
-    if (!start) {
-      /* Only looking: a run without escapes is copied whole. */
-      size_t j = i;
-      while (j < n && in[j] != '\\' && in[j] != '%') j++;
-      if (j > i) {
-        memcpy(out + len, in + i, j - i);
-        len += j - i;
-        used = j - i;
-        continue;
-      }
-    }
-    k = text_unit(in, i, n, kinds, bytes, &used);
-    if (used > 1) *changed = 1;
-    for (size_t j = 0; j < k; j++) {
-      out[len + j] = (char)bytes[j];
-      if (start) {
-        start[len + j] = in_start ? in_start[i] : (uint32_t)i;
-        end[len + j] = in_end ? in_end[i + used - 1] : (uint32_t)(i + used);
-      }
-    }
-    len += k;
-  }
-  return len;
-}
-
-/* Marks in mask the bytes of the original text that the occurrences of key
- * in text (n bytes, mapped by start/end; NULL: text is the original) come
- * from. Returns whether there was any. */
-static int mark_key(const char *text, size_t n, const char *key, size_t klen,
-                    const uint32_t *start, const uint32_t *end, char *mask) {
-  size_t pos = 0;
-  int found = 0;
-  while (n - pos >= klen) {
-    const char *hit = memmem(text + pos, n - pos, key, klen);
-    size_t a, from, to;
-    if (!hit) break;
-    a = (size_t)(hit - text);
-    found = 1;
-    if (!mask) break;
-    from = start ? start[a] : a;
-    to = end ? end[a + klen - 1] : a + klen;
-    memset(mask + from, 1, to - from);
-    pos = a + klen;
-  }
-  return found;
-}
-
-/* Scratch space for the decoded levels of a text of len bytes, and the maps
- * back to it (NULL when only looking). */
-typedef struct levels {
-  char *a, *b;
-  uint32_t *start_a, *end_a, *start_b, *end_b;
-} levels;
-
-/* Decodes s over and over with the escapes of kinds (up to REDACT_LEVELS
- * times, while anything changes), looking for key in each level. With a
- * mask (and the maps of lv), marks where in s each occurrence comes from;
- * without, stops at the first. Returns whether key was found. */
-static int search_levels(const char *s, size_t len, const char *key, size_t klen, int kinds,
-                         const levels *lv, char *mask) {
-  const char *in = s;
-  const uint32_t *in_start = NULL, *in_end = NULL;
-  size_t n = len;
-  int changed = 1, found = 0;
-  for (int level = 0; level < REDACT_LEVELS && changed; level++) {
-    int even = in != lv->a;
-    char *out = even ? lv->a : lv->b;
-    uint32_t *start = mask ? (even ? lv->start_a : lv->start_b) : NULL;
-    uint32_t *end = mask ? (even ? lv->end_a : lv->end_b) : NULL;
-    n = decode_once(in, n, kinds, out, in_start, in_end, start, end, &changed);
-    if (changed && mark_key(out, n, key, klen, start, end, mask)) {
-      found = 1;
-      if (!mask) break;
-    }
-    in = out;
-    in_start = start;
-    in_end = end;
-  }
-  return found;
-}
-
-/* core.redact(s, secret, replacement) -> s with every occurrence of secret
- * replaced: as written, and as a provider may have escaped it. Three readings
- * are searched, each decoded again up to REDACT_LEVELS times: JSON's escapes
- * alone (\/, \uXXXX and the others, as lua-cjson reads them), percent escapes
- * alone (as a URL decoder reads them), and both in any mix; one reading alone
- * is not enough, since "%4f..." before a key is a percent escape that eats
- * its first character in the mixed reading, not in JSON's. A run of text
- * that is secret (or several secrets side by side) becomes one replacement;
- * s itself when the secret is not in it. A text too long to map (4 GiB)
- * becomes the replacement as a whole.
- * Linear in the length of s (memmem is glibc's two-way search): each level
- * is a decoded copy searched once. Where the secret shows nowhere (the
- * common case) that is all, in two copies of s; else the levels are made
- * again with maps back to s (19 bytes per byte of s in all) and the bytes
- * they cover are replaced. */
-static int core_redact(lua_State *L) {
-  static const int readings[] = {ESC_JSON, ESC_PERCENT, ESC_JSON | ESC_PERCENT};
-  size_t len, klen, rlen;
-  const char *s = luaL_checklstring(L, 1, &len);
-  const char *key = luaL_checklstring(L, 2, &klen);
-  const char *rep = luaL_checklstring(L, 3, &rlen);
-  int found, escaped;
-  char *mask;
-  levels lv;
-  luaL_Buffer buf;
-  lua_settop(L, 3);
-  if (klen == 0 || klen > len) {
-    lua_settop(L, 1);
-    return 1;
-  }
-  if (len > UINT32_MAX) {
-    lua_settop(L, 3);
-    return 1;
-  }
-  found = mark_key(s, len, key, klen, NULL, NULL, NULL);
-  escaped = memchr(s, '\\', len) != NULL || memchr(s, '%', len) != NULL;
-  if (!found && escaped) {
-    memset(&lv, 0, sizeof lv);
-    lv.a = lua_newuserdata(L, len);
-    lv.b = lua_newuserdata(L, len);
-    for (size_t r = 0; r < sizeof readings / sizeof readings[0] && !found; r++) {
-      found = search_levels(s, len, key, klen, readings[r], &lv, NULL);
-    }
-    lua_settop(L, 3);
-  }
-  if (!found) {
-    lua_settop(L, 1);
-    return 1;
-  }
-  mask = lua_newuserdata(L, len);   /* 4 */
-  memset(mask, 0, len);
-  mark_key(s, len, key, klen, NULL, NULL, mask);
-  if (escaped) {
-    lv.a = lua_newuserdata(L, len);
-    lv.b = lua_newuserdata(L, len);
-    lv.start_a = lua_newuserdata(L, len * sizeof *lv.start_a);
-    lv.end_a = lua_newuserdata(L, len * sizeof *lv.end_a);
-    lv.start_b = lua_newuserdata(L, len * sizeof *lv.start_b);
-    lv.end_b = lua_newuserdata(L, len * sizeof *lv.end_b);
-    for (size_t r = 0; r < sizeof readings / sizeof readings[0]; r++) {
-      search_levels(s, len, key, klen, readings[r], &lv, mask);
-    }
-    lua_settop(L, 4);
-  }
-  luaL_buffinit(L, &buf);
-  for (size_t i = 0; i < len;) {
-    size_t j = i;
-    if (mask[i]) {
-      while (j < len && mask[j]) j++;
-      luaL_addlstring(&buf, rep, rlen);
-    } else {
-      while (j < len && !mask[j]) j++;
-      luaL_addlstring(&buf, s + i, j - i);
-    }
-    i = j;
-  }
-  luaL_pushresult(&buf);
-  return 1;
-}
-
 /* core.schemas() -> {"vapi.create", ...} */
 static int core_schemas(lua_State *L) {
   int n = 0;
@@ -401,6 +135,66 @@ static int core_schemas(lua_State *L) {
       lua_rawseti(L, -2, ++n);
     }
   }
+  return 1;
+}
+
+/* core.fields(schema) -> {[name] = kind, ...}: the kinds of a schema's
+ * top-level fields, for callers that have values as text (the command-line
+ * tool's --query) and must know which to send as numbers or booleans.
+ * schema is as for core.validate (a name or a handle); an unknown name
+ * raises. The kinds are the schema's own, in plain words: "string",
+ * "integer", "number", "boolean", "object", "array", "map" (a table of
+ * free names), "json" (any JSON value), and "forbidden" for a name the
+ * operation knows but does not take. A schema that is open to any names
+ * lists only the ones it knows (maybe none). */
+static int core_fields(lua_State *L) {
+  const vschema *schema = schema_arg(L);
+  lua_newtable(L);
+  for (const vfield *f = schema->root->fields; f->name; f++) {
+    lua_pushstring(L, f->name);
+    lua_pushstring(L, v_kind_name(f->type));
+    lua_rawset(L, -3);
+  }
+  return 1;
+}
+
+/* core.suggest(name, candidates) -> the candidate nearest name, or nil.
+ * The rule the validator suggests field names by ("unknown field ...; did
+ * you mean ...?", text.h): optimal string alignment distance (a swap of two
+ * neighbours is one edit), case-insensitive (bytes compared with bit 0x20
+ * set, which folds ASCII letters), at most max(2, #name // 3) edits; of
+ * equally near candidates the first in the list; a name or candidate longer
+ * than 48 bytes is never near. candidates is a list (1..n, read raw) of
+ * strings; an empty list gives nil. Raises when name is not a string or
+ * candidates is not a list of strings. */
+static int core_suggest(lua_State *L) {
+  size_t len, n, best = 0;
+  const char *name;
+  suggestion sg;
+  luaL_checktype(L, 1, LUA_TSTRING);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  name = lua_tolstring(L, 1, &len);
+  n = lua_rawlen(L, 2);
+  suggest_init(&sg, name, len);
+  for (size_t i = 1; i <= n; i++) {
+    size_t clen;
+    const char *candidate;
+    if (lua_rawgeti_compat(L, 2, (int)i) != LUA_TSTRING) {
+      return luaL_argerror(L, 2, lua_pushfstring(L, "list of strings expected, got %s at index %d",
+                                                 luaL_typename(L, -1), (int)i));
+    }
+    candidate = lua_tolstring(L, -1, &clen);
+    if (suggest_try(&sg, candidate, clen)) {
+      best = i;
+    }
+    lua_pop(L, 1);
+  }
+  if (best == 0 || !suggest_near(&sg)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_rawgeti(L, 2, (int)best);
   return 1;
 }
 
@@ -436,31 +230,16 @@ static url_box *url_box_new(lua_State *L) {
   return b;
 }
 
-/* core.url(base [, path [, query]]) -> url | nil, message
- * base is parsed by curl and must be http or https; path is appended to the
- * base path; query is a list of {name, value} pairs, percent-encoded. */
-static int core_url(lua_State *L) {
-  const char *base = luaL_checkstring(L, 1);
-  const char *path = luaL_optstring(L, 2, "");
-  url_box *b;
-  char *part = NULL;
+/* core.url's failures: nil, and what went wrong with curl's reason. */
+static int url_failure(lua_State *L, const char *what, CURLUcode rc) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s (%s)", what, curl_url_strerror(rc));
+  return 2;
+}
+
+/* Appends path to the path of the URL in b (its trailing slashes dropped). */
+static CURLUcode url_append_path(lua_State *L, url_box *b, const char *path) {
   CURLUcode rc;
-  lua_settop(L, 3);
-  b = url_box_new(L);
-  rc = curl_url_set(b->u, CURLUPART_URL, base, 0);
-  if (rc != CURLUE_OK) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "base_url is not a URL (%s)", curl_url_strerror(rc));
-    return 2;
-  }
-  curl_url_get(b->u, CURLUPART_SCHEME, &b->out, 0);
-  if (!b->out || (strcmp(b->out, "http") != 0 && strcmp(b->out, "https") != 0)) {
-    lua_pushnil(L);
-    lua_pushliteral(L, "base_url must be an http:// or https:// URL");
-    return 2;
-  }
-  curl_free(b->out);
-  b->out = NULL;
   if (curl_url_get(b->u, CURLUPART_PATH, &b->out, 0) == CURLUE_OK && b->out) {
     size_t len = strlen(b->out);
     while (len > 0 && b->out[len - 1] == '/') len--;
@@ -474,38 +253,67 @@ static int core_url(lua_State *L) {
   lua_concat(L, 2);
   rc = curl_url_set(b->u, CURLUPART_PATH, lua_tostring(L, -1), 0);
   lua_pop(L, 1);
+  return rc;
+}
+
+/* Appends the {name, value} pairs of the list at idx to the URL's query,
+ * percent-encoded; raises for a pair that is not two strings. */
+static CURLUcode url_append_query(lua_State *L, url_box *b, int idx) {
+  int n = (int)lua_rawlen(L, idx);
+  for (int i = 1; i <= n; i++) {
+    CURLUcode rc;
+    lua_rawgeti(L, idx, i);
+    luaL_checktype(L, -1, LUA_TTABLE);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    /* Strings only: a number would be written with 14 digits. */
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+      luaL_error(L, "campaign: query names and values must be strings");
+    }
+    lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), lua_tostring(L, -1));
+    rc = curl_url_set(b->u, CURLUPART_QUERY, lua_tostring(L, -1),
+                      CURLU_APPENDQUERY | CURLU_URLENCODE);
+    lua_pop(L, 4);
+    if (rc != CURLUE_OK) {
+      return rc;
+    }
+  }
+  return CURLUE_OK;
+}
+
+/* core.url(base [, path [, query]]) -> url | nil, message
+ * base is parsed by curl and must be http or https; path is appended to the
+ * base path; query is a list of {name, value} pairs, percent-encoded. */
+static int core_url(lua_State *L) {
+  const char *base = luaL_checkstring(L, 1);
+  const char *path = luaL_optstring(L, 2, "");
+  url_box *b;
+  char *part = NULL;
+  CURLUcode rc;
+  lua_settop(L, 3);
+  b = url_box_new(L);
+  rc = curl_url_set(b->u, CURLUPART_URL, base, 0);
   if (rc != CURLUE_OK) {
+    return url_failure(L, "base_url is not a URL", rc);
+  }
+  curl_url_get(b->u, CURLUPART_SCHEME, &b->out, 0);
+  if (!b->out || (strcmp(b->out, "http") != 0 && strcmp(b->out, "https") != 0)) {
     lua_pushnil(L);
-    lua_pushfstring(L, "path cannot be used in a URL (%s)", curl_url_strerror(rc));
+    lua_pushliteral(L, "base_url must be an http:// or https:// URL");
     return 2;
   }
-  if (lua_istable(L, 3)) {
-    int n = (int)lua_rawlen(L, 3);
-    for (int i = 1; i <= n; i++) {
-      lua_rawgeti(L, 3, i);
-      luaL_checktype(L, -1, LUA_TTABLE);
-      lua_rawgeti(L, -1, 1);
-      lua_rawgeti(L, -2, 2);
-      /* Strings only: a number would be written with 14 digits. */
-      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
-        return luaL_error(L, "campaign: query names and values must be strings");
-      }
-      lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), lua_tostring(L, -1));
-      rc = curl_url_set(b->u, CURLUPART_QUERY, lua_tostring(L, -1),
-                        CURLU_APPENDQUERY | CURLU_URLENCODE);
-      lua_pop(L, 4);
-      if (rc != CURLUE_OK) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "query cannot be encoded (%s)", curl_url_strerror(rc));
-        return 2;
-      }
-    }
+  curl_free(b->out);
+  b->out = NULL;
+  rc = url_append_path(L, b, path);
+  if (rc != CURLUE_OK) {
+    return url_failure(L, "path cannot be used in a URL", rc);
+  }
+  if (lua_istable(L, 3) && (rc = url_append_query(L, b, 3)) != CURLUE_OK) {
+    return url_failure(L, "query cannot be encoded", rc);
   }
   rc = curl_url_get(b->u, CURLUPART_URL, &part, 0);
   if (rc != CURLUE_OK) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "URL cannot be built (%s)", curl_url_strerror(rc));
-    return 2;
+    return url_failure(L, "URL cannot be built", rc);
   }
   b->out = part;
   lua_pushstring(L, part);
@@ -628,6 +436,8 @@ static const luaL_Reg core_functions[] = {
     {"redact", core_redact},
     {"schema", core_schema},
     {"schemas", core_schemas},
+    {"fields", core_fields},
+    {"suggest", core_suggest},
     {"url", core_url},
     {"url_parts", core_url_parts},
     {"sleep", core_sleep},

@@ -4,7 +4,14 @@
 
 #include "compat.h"
 
+#pragma GCC visibility push(hidden)
+
 /* Registers the HTTP handle type and sets core.http on the table on top. */
 void campaign_http_open(lua_State *L);
+
+/* core.redact(s, secret, replacement) (redact.c). */
+int core_redact(lua_State *L);
+
+#pragma GCC visibility pop
 
 #endif

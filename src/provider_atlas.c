@@ -43,8 +43,7 @@ static int two_digits(const char *s, int *out) {
 
 /* YYYY-MM-DD, a real day of the Gregorian calendar. */
 static int check_date(const char *s, size_t len) {
-  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  int c, y, m, d, max;
+  int c, y, m, d;
   if (len != 10 || s[4] != '-' || s[7] != '-' || !two_digits(s, &c) || !two_digits(s + 2, &y) ||
       !two_digits(s + 5, &m) || !two_digits(s + 8, &d)) {
     return 0;
@@ -53,11 +52,7 @@ static int check_date(const char *s, size_t len) {
   if (m < 1 || m > 12 || d < 1) {
     return 0;
   }
-  max = days[m - 1];
-  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
-    max = 29;
-  }
-  return d <= max;
+  return d <= v_days_in_month(y, m);
 }
 
 /* The docs type StartDate as a datetime; their example sends a plain date. */

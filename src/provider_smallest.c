@@ -10,7 +10,8 @@
 
 /* Agents, audiences and phone numbers are MongoDB documents: their ids are
  * 24-hex ObjectIds (the spec's own example is 60d0fe4f5311236168a109ca).
- * Checking the shape catches a name or a Vapi-style UUID given by mistake. */
+ * Checking the shape catches a name, or a UUID (the ids of other
+ * providers), given by mistake. */
 static int check_object_id(const char *s, size_t len) {
   if (len != 24) {
     return 0;

@@ -1,13 +1,24 @@
-/* Each provider file exports its schemas: the field tables and cross-field
- * rules of that provider's request bodies and queries. */
+/* The providers of the C core. Each has one file, src/provider_<name>.c,
+ * which exports <name>_schemas[]: the field tables and cross-field rules of
+ * that provider's request bodies and queries, ending with a {NULL} entry.
+ * This list is the only other place a provider is named: the declarations
+ * below and the schema table of core.c are made from it. Adding a provider
+ * is its file and one X(name) here; the order is the order of
+ * core.schemas(). */
 #ifndef CAMPAIGN_PROVIDERS_H
 #define CAMPAIGN_PROVIDERS_H
 
+#include "formats.h"
 #include "validate.h"
 
-extern const vschema vapi_schemas[];
-extern const vschema smallest_schemas[];
-extern const vschema autocalls_schemas[];
-extern const vschema atlas_schemas[];
+#pragma GCC visibility push(hidden)
+
+#define CAMPAIGN_PROVIDERS(X) X(vapi) X(smallest) X(autocalls) X(atlas)
+
+#define CAMPAIGN_DECLARE_SCHEMAS(name) extern const vschema name##_schemas[];
+CAMPAIGN_PROVIDERS(CAMPAIGN_DECLARE_SCHEMAS)
+#undef CAMPAIGN_DECLARE_SCHEMAS
+
+#pragma GCC visibility pop
 
 #endif

@@ -1,11 +1,15 @@
 /* The generic validator: walks a Lua table against a provider's field table
  * and collects every problem with its field path. Provider files describe
- * their fields with the types below; the walker is written once, here. */
+ * their fields with the types below; the walker is written once (validate.c,
+ * with report.c for paths and problems and numbers.c for numbers). The
+ * formats several providers share are in formats.h. */
 #ifndef CAMPAIGN_VALIDATE_H
 #define CAMPAIGN_VALIDATE_H
 
 #include <stddef.h>
 #include "compat.h"
+
+#pragma GCC visibility push(hidden)
 
 typedef enum {
   VT_STRING = 1,
@@ -104,6 +108,10 @@ struct vctx {
 /* Entry points. */
 void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough);
 void v_check_root(vctx *ctx, const vschema *schema, int idx);
+/* The kind of a field type in one plain word ("string", "integer", "number",
+ * "boolean", "object", "array", "map", "json", "forbidden"), for
+ * core.fields. */
+const char *v_kind_name(int type);
 
 /* For cross-field rules. */
 int v_has(vctx *ctx, int idx, const char *name);
@@ -118,14 +126,6 @@ int v_path_push_index(vctx *ctx, long index);
 void v_path_pop(vctx *ctx, int old);
 void v_check_value(vctx *ctx, const vfield *f, int idx);
 
-/* Formats shared by providers. */
-extern const vformat V_E164;
-extern const vformat V_DATETIME;
-extern const vformat V_HTTP_URL;
-int v_parse_datetime(const char *s, size_t len, double *epoch);
-
-/* IANA time zone name, checked against the system zoneinfo database
- * (Autocalls timezone, Atlas Timezone). */
-extern const vformat V_IANA_TZ;
+#pragma GCC visibility pop
 
 #endif

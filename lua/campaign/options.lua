@@ -10,7 +10,6 @@ local pace = require "campaign.pace"
 
 local type, pairs, ipairs, tostring, tonumber, setmetatable, rawget = type, pairs, ipairs,
   tostring, tonumber, setmetatable, rawget
-local floor, min = math.floor, math.min
 local concat, sort, format = table.concat, table.sort, string.format
 local bad_header = base.bad_header
 
@@ -46,28 +45,6 @@ function M.provider_names()
   for name in pairs(providers) do names[#names + 1] = name end
   sort(names)
   return names
-end
-
-local function closest(name, list)
-  local best, best_d
-  -- Levenshtein distance, small strings only: it takes time #name * #candidate.
-  if #name > 48 then return nil end
-  for _, candidate in ipairs(list) do
-    local a, b = name:lower(), candidate:lower()
-    local prev = {}
-    for j = 0, #b do prev[j] = j end
-    for i = 1, #a do
-      local cur = { [0] = i }
-      for j = 1, #b do
-        local cost = a:byte(i) == b:byte(j) and 0 or 1
-        cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-      end
-      prev = cur
-    end
-    local d = prev[#b]
-    if not best_d or d < best_d then best, best_d = candidate, d end
-  end
-  if best_d and best_d <= math.max(2, floor(#name / 3)) then return best end
 end
 
 -- shared_dict: the name of a lua_shared_dict through which every nginx
@@ -150,7 +127,7 @@ local function check_options(opts)
   end
   for name in pairs(opts) do
     if not OPTION_SET[name] then
-      local hint = type(name) == "string" and closest(name, OPTIONS)
+      local hint = type(name) == "string" and core.suggest(name, OPTIONS)
       local shown = tostring(name)
       if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
       raise(format("campaign.client: unknown option %s%s", shown,

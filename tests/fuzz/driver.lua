@@ -29,7 +29,7 @@ D.KEY = KEY
 D.PROVIDERS = { "vapi", "smallest", "autocalls", "atlas" }
 D.CALLS = { "prepare", "create", "update", "get", "list", "delete", "start", "stop",
   "attach_agent", "oneshot_create", "oneshot_update", "client", "core_validate", "core_url",
-  "core_http", "core_redact", "core_url_parts" }
+  "core_http", "core_redact", "core_url_parts", "core_suggest", "core_fields" }
 D.OPS = { "create", "update", "get", "list", "delete", "start", "stop", "attach_agent",
   "attach_agent_template" }
 D.OPTS_MODES = { "good", "mutate", "raw" }
@@ -501,6 +501,53 @@ local function run_case(case)
       return "core.url_parts returned no scheme"
     end
     return 14
+  elseif name == "core_suggest" then
+    -- Any name and any candidates: one of the candidates or nil back, or a
+    -- string error for a name that is not a string or candidates that are
+    -- not a list of strings.
+    local given = type(id) == "string" and id or (case.flags % 2 == 1 and id or case.opts)
+    local list = type(fields) == "table" and fields or case.opts
+    local status, res = run_co(function() return core.suggest(given, list) end)
+    if status ~= "returned" and status ~= "raised" then return "core.suggest yielded" end
+    local strings = type(given) == "string" and type(list) == "table"
+    if strings then
+      for i = 1, rawlen(list) do
+        if type(rawget(list, i)) ~= "string" then strings = false end
+      end
+    end
+    if status == "raised" then
+      if type(res) ~= "string" then return "core.suggest raised a " .. type(res) end
+      if strings then return "core.suggest raised for a list of strings: " .. res end
+      return 21
+    end
+    if not strings then return "core.suggest took a wrong argument" end
+    local best = res[2]
+    if best == nil then return 22 end
+    for i = 1, rawlen(list) do
+      if rawget(list, i) == best then return 23 end
+    end
+    return "core.suggest returned a string that is not a candidate"
+  elseif name == "core_fields" then
+    -- A known schema gives {name = kind}; anything else raises a string.
+    local schemas = core.schemas()
+    local schema = case.op < 200 and schemas[case.op % #schemas + 1] or id
+    local status, res = run_co(function() return core.fields(schema) end)
+    if status == "raised" then
+      if type(res) ~= "string" then return "core.fields raised a " .. type(res) end
+      for _, known in ipairs(schemas) do
+        if schema == known then return "core.fields raised for a known schema: " .. res end
+      end
+      return 24
+    end
+    if status ~= "returned" or type(res[2]) ~= "table" then
+      return "core.fields returned no table"
+    end
+    for k, v in pairs(res[2]) do
+      if type(k) ~= "string" or type(v) ~= "string" then
+        return "core.fields returned a malformed table"
+      end
+    end
+    return 25
   elseif name == "core_url" then
     local status, res = run_co(function() return core.url(case.opts, id, fields) end)
     if status == "raised" then
@@ -742,8 +789,9 @@ function D.init(root)
   for _, s in ipairs(D.strings) do seen[s] = true end
   -- The words of the rules: every provider's files, and the shared ones
   -- (a file that is not there is skipped).
-  local files = { "src/validate.c", "src/formats.c", "src/text.c", "lua/campaign/atlas.lua",
-    "lua/campaign/windows.lua", "lua/campaign/templates.lua" }
+  local files = { "src/validate.c", "src/json.c", "src/numbers.c", "src/report.c",
+    "src/formats.c", "src/text.c", "lua/campaign/atlas.lua", "lua/campaign/windows.lua",
+    "lua/campaign/templates.lua" }
   for _, name in ipairs(campaign.providers()) do
     files[#files + 1] = "src/provider_" .. name .. ".c"
     files[#files + 1] = "lua/campaign/providers/" .. name .. ".lua"

@@ -147,6 +147,165 @@ static const double special_numbers[] = {
     5e-324, 2.2250738585072014e-308, 10000, 10001, 300, 301, 1000, 1001, 86400, 3600,
     100, 101, 2147483648.0, 4294967296.0, 1e9, 1e9 + 1, 0.001, 59.5};
 
+/* Tags 4 to 7: a 64-bit integer, the bits of a double, a special double,
+ * NaN or an infinity. */
+static void decode_number(reader *r, unsigned tag) {
+  switch (tag) {
+    case 4: lua_pushinteger(L, (lua_Integer)u64(r)); break;
+    case 5: {
+      uint64_t bits = u64(r);
+      double d;
+      memcpy(&d, &bits, sizeof d);
+      lua_pushnumber(L, d);
+      break;
+    }
+    case 6: {
+      unsigned i = u8(r);
+      double d = special_numbers[i % (sizeof special_numbers / sizeof *special_numbers)];
+      lua_pushnumber(L, (i & 0x80) ? -d : d);
+      break;
+    }
+    default: {
+      unsigned i = u8(r) % 4;
+      double zero = 0.0;
+      lua_pushnumber(L, i == 0 ? zero / zero : i == 1 ? 1 / zero : i == 2 ? -1 / zero
+                                                                        : -(zero / zero));
+      break;
+    }
+  }
+}
+
+/* Tag 10: a value, repeated when it is a string. */
+static void decode_repeat(reader *r) {
+  uint32_t times;
+  decode_value(r);
+  times = u8(r);
+  times |= (u8(r) & 0x0f) << 8;  /* up to 4095 copies */
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t len = lua_rawlen(L, -1);
+    if (len == 0) {
+      len = 1;
+    }
+    if ((uint64_t)len * times > MAX_REPEAT - r->repeated) {
+      times = (uint32_t)((MAX_REPEAT - r->repeated) / len);
+    }
+    r->repeated += (size_t)len * times;
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "rep");
+    lua_remove(L, -2);
+    lua_insert(L, -2);
+    lua_pushinteger(L, times);
+    lua_call(L, 2, 1);
+  }
+}
+
+/* Tag 13: a table with a metatable from the driver. */
+static void decode_with_metatable(reader *r) {
+  unsigned which = u8(r);
+  decode_value(r);              /* extra: what some metamethods return */
+  decode_value(r);              /* the table (or anything) */
+  if (lua_type(L, -1) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    remember_table(r, -1);
+  }
+  lua_getfield(L, r->lib, "make_mt");
+  lua_pushinteger(L, which);
+  lua_pushvalue(L, -4);
+  lua_call(L, 2, 1);
+  lua_setmetatable(L, -2);
+  lua_remove(L, -2);
+}
+
+/* Tag 14: a table built before (cycles), or a new one. */
+static void decode_back_reference(reader *r) {
+  unsigned i = u8(r);
+  if (r->ntables == 0) {
+    lua_newtable(L);
+    remember_table(r, -1);
+  } else {
+    lua_rawgeti(L, r->tables, (lua_Integer)(i % (unsigned)r->ntables) + 1);
+  }
+}
+
+/* Tag 17: a full userdata, with a metatable from the driver or none. */
+static void decode_userdata(reader *r) {
+  unsigned which = u8(r);
+  void *p = lua_newuserdatauv(L, which % 17, 1);
+  memset(p, 0xA5, which % 17);
+  if (which & 0x80) {
+    lua_getfield(L, r->lib, "make_mt");
+    lua_pushinteger(L, which);
+    lua_pushnil(L);
+    lua_call(L, 2, 1);
+    lua_setmetatable(L, -2);
+  }
+}
+
+/* Tag 19: levels of {x} or {[key] = x} around a value, built in a loop. */
+static void decode_nest(reader *r) {
+  uint32_t levels = varint(r, MAX_NEST);
+  unsigned shape = u8(r);
+  decode_value(r);              /* key used by the named shape */
+  decode_value(r);              /* the innermost value */
+  if (lua_type(L, -2) != LUA_TSTRING) {
+    lua_pushliteral(L, "x");
+    lua_replace(L, -3);
+  }
+  for (uint32_t k = 0; k < levels; k++) {
+    lua_createtable(L, 1, 1);
+    lua_insert(L, -2);
+    if ((shape >> (k % 8)) & 1) {
+      lua_pushvalue(L, -3);
+      lua_insert(L, -2);
+      lua_rawset(L, -3);
+    } else {
+      lua_rawseti(L, -2, 1);
+    }
+  }
+  lua_remove(L, -2);
+}
+
+/* Tag 20: many copies of a value in a list. */
+static void decode_copies(reader *r) {
+  uint32_t copies = varint(r, MAX_COPIES);
+  int v;
+  decode_value(r);              /* may use some of the room itself */
+  v = lua_gettop(L);
+  if (copies > MAX_COPIES - r->copies) {
+    copies = MAX_COPIES - r->copies;
+  }
+  if (lua_isnil(L, v)) {
+    copies = 0;   /* no copies of nil: they would add no key, only time */
+  }
+  r->copies += copies;
+  lua_createtable(L, (int)copies, 0);
+  for (uint32_t k = 1; k <= copies; k++) {
+    lua_pushvalue(L, v);
+    lua_rawseti(L, -2, k);
+  }
+  lua_remove(L, v);
+}
+
+/* Tag 21: a deep copy of a known good table, with edits: path key, value. */
+static void decode_template(reader *r) {
+  unsigned which = u16(r), edits = u8(r) % 8;
+  int t;
+  lua_getfield(L, r->lib, "template");
+  lua_pushinteger(L, which);
+  lua_call(L, 1, 1);
+  t = lua_gettop(L);
+  remember_table(r, t);
+  for (unsigned k = 0; k < edits && r->i < r->n; k++) {
+    lua_getfield(L, r->lib, "edit");
+    lua_pushvalue(L, t);
+    lua_pushinteger(L, u8(r));
+    decode_value(r);            /* key, where the path ends */
+    decode_value(r);            /* new value */
+    lua_call(L, 4, 0);
+  }
+}
+
 /* Pushes exactly one value. Tags (the first byte mod 24):
  *  0 nil  1 false  2 true  3 small integer  4 64-bit integer  5 64-bit float
  *  6 special float  7 NaN/inf  8 string  9 dictionary string  10 repeated
@@ -170,81 +329,17 @@ static void decode_value(reader *r) {
     case 1: lua_pushboolean(L, 0); break;
     case 2: lua_pushboolean(L, 1); break;
     case 3: lua_pushinteger(L, (int8_t)u8(r)); break;
-    case 4: lua_pushinteger(L, (lua_Integer)u64(r)); break;
-    case 5: {
-      uint64_t bits = u64(r);
-      double d;
-      memcpy(&d, &bits, sizeof d);
-      lua_pushnumber(L, d);
-      break;
-    }
-    case 6: {
-      unsigned i = u8(r);
-      double d = special_numbers[i % (sizeof special_numbers / sizeof *special_numbers)];
-      lua_pushnumber(L, (i & 0x80) ? -d : d);
-      break;
-    }
-    case 7: {
-      unsigned i = u8(r) % 4;
-      double zero = 0.0;
-      lua_pushnumber(L, i == 0 ? zero / zero : i == 1 ? 1 / zero : i == 2 ? -1 / zero
-                                                                        : -(zero / zero));
-      break;
-    }
+    case 4:
+    case 5:
+    case 6:
+    case 7: decode_number(r, tag); break;
     case 8: decode_string(r); break;
     case 9: push_pick(r, "strings", u16(r)); break;
-    case 10: {
-      uint32_t times;
-      decode_value(r);
-      times = u8(r);
-      times |= (u8(r) & 0x0f) << 8;  /* up to 4095 copies */
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        size_t len = lua_rawlen(L, -1);
-        if (len == 0) {
-          len = 1;
-        }
-        if ((uint64_t)len * times > MAX_REPEAT - r->repeated) {
-          times = (uint32_t)((MAX_REPEAT - r->repeated) / len);
-        }
-        r->repeated += (size_t)len * times;
-        lua_getglobal(L, "string");
-        lua_getfield(L, -1, "rep");
-        lua_remove(L, -2);
-        lua_insert(L, -2);
-        lua_pushinteger(L, times);
-        lua_call(L, 2, 1);
-      }
-      break;
-    }
+    case 10: decode_repeat(r); break;
     case 11: decode_table(r, 0); break;
     case 12: decode_table(r, 1); break;
-    case 13: {
-      unsigned which = u8(r);
-      decode_value(r);              /* extra: what some metamethods return */
-      decode_value(r);              /* the table (or anything) */
-      if (lua_type(L, -1) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        remember_table(r, -1);
-      }
-      lua_getfield(L, r->lib, "make_mt");
-      lua_pushinteger(L, which);
-      lua_pushvalue(L, -4);
-      lua_call(L, 2, 1);
-      lua_setmetatable(L, -2);
-      lua_remove(L, -2);
-      break;
-    }
-    case 14: {
-      unsigned i = u8(r);
-      if (r->ntables == 0) {
-        lua_newtable(L);
-        remember_table(r, -1);
-      } else {
-        lua_rawgeti(L, r->tables, (lua_Integer)(i % (unsigned)r->ntables) + 1);
-      }
-      break;
-    }
+    case 13: decode_with_metatable(r); break;
+    case 14: decode_back_reference(r); break;
     case 15: push_pick(r, "functions", u8(r)); break;
     case 16: {
       lua_State *co = lua_newthread(L);
@@ -252,83 +347,11 @@ static void decode_value(reader *r) {
       lua_xmove(L, co, 1);
       break;
     }
-    case 17: {
-      unsigned which = u8(r);
-      void *p = lua_newuserdatauv(L, which % 17, 1);
-      memset(p, 0xA5, which % 17);
-      if (which & 0x80) {
-        lua_getfield(L, r->lib, "make_mt");
-        lua_pushinteger(L, which);
-        lua_pushnil(L);
-        lua_call(L, 2, 1);
-        lua_setmetatable(L, -2);
-      }
-      break;
-    }
+    case 17: decode_userdata(r); break;
     case 18: lua_pushlightuserdata(L, (u8(r) & 1) ? (void *)(uintptr_t)0x1000 : NULL); break;
-    case 19: {
-      /* levels of {x} or {[key] = x} around a value, built in a loop */
-      uint32_t levels = varint(r, MAX_NEST);
-      unsigned shape = u8(r);
-      decode_value(r);              /* key used by the named shape */
-      decode_value(r);              /* the innermost value */
-      if (lua_type(L, -2) != LUA_TSTRING) {
-        lua_pushliteral(L, "x");
-        lua_replace(L, -3);
-      }
-      for (uint32_t k = 0; k < levels; k++) {
-        lua_createtable(L, 1, 1);
-        lua_insert(L, -2);
-        if ((shape >> (k % 8)) & 1) {
-          lua_pushvalue(L, -3);
-          lua_insert(L, -2);
-          lua_rawset(L, -3);
-        } else {
-          lua_rawseti(L, -2, 1);
-        }
-      }
-      lua_remove(L, -2);
-      break;
-    }
-    case 20: {
-      uint32_t copies = varint(r, MAX_COPIES);
-      int v;
-      decode_value(r);              /* may use some of the room itself */
-      v = lua_gettop(L);
-      if (copies > MAX_COPIES - r->copies) {
-        copies = MAX_COPIES - r->copies;
-      }
-      if (lua_isnil(L, v)) {
-        copies = 0;   /* no copies of nil: they would add no key, only time */
-      }
-      r->copies += copies;
-      lua_createtable(L, (int)copies, 0);
-      for (uint32_t k = 1; k <= copies; k++) {
-        lua_pushvalue(L, v);
-        lua_rawseti(L, -2, k);
-      }
-      lua_remove(L, v);
-      break;
-    }
-    case 21: {
-      /* A deep copy of a known good table, with edits: path key, value. */
-      unsigned which = u16(r), edits = u8(r) % 8;
-      int t;
-      lua_getfield(L, r->lib, "template");
-      lua_pushinteger(L, which);
-      lua_call(L, 1, 1);
-      t = lua_gettop(L);
-      remember_table(r, t);
-      for (unsigned k = 0; k < edits && r->i < r->n; k++) {
-        lua_getfield(L, r->lib, "edit");
-        lua_pushvalue(L, t);
-        lua_pushinteger(L, u8(r));
-        decode_value(r);            /* key, where the path ends */
-        decode_value(r);            /* new value */
-        lua_call(L, 4, 0);
-      }
-      break;
-    }
+    case 19: decode_nest(r); break;
+    case 20: decode_copies(r); break;
+    case 21: decode_template(r); break;
     case 22: lua_pushnumber(L, (double)(int16_t)u16(r)); break;
     case 23:
       push_pick(r, "strings", u16(r));

@@ -14,7 +14,7 @@ local PROVIDERS = { vapi = 0, smallest = 1, autocalls = 2, atlas = 3 }
 local CALLS = { prepare = 0, create = 1, update = 2, get = 3, list = 4, delete = 5, start = 6,
   stop = 7, attach_agent = 8, oneshot_create = 9, oneshot_update = 10, client = 11,
   core_validate = 12, core_url = 13, core_http = 14, core_redact = 15,
-  core_url_parts = 16 }
+  core_url_parts = 16, core_suggest = 17, core_fields = 18 }
 local OPS = { create = 0, update = 1, get = 2, list = 3, delete = 4, start = 5, stop = 6,
   attach_agent = 7, attach_agent_template = 8 }
 local MODES = { good = 0, mutate = 1, raw = 2 }
@@ -188,6 +188,17 @@ seed("url-parts-1", case(0, CALLS.core_url_parts, 0, MODES.good, 0, nil, nil,
   "http://127.0.0.1:x@api.example.com/?q#f", nil, { RESPONSES[1] }))
 seed("url-parts-2", case(0, CALLS.core_url_parts, 0, MODES.good, 0, nil, nil,
   "http://[::1]:8080/v", nil, { RESPONSES[1] }))
+
+-- campaign.core.suggest (name in id, candidates in fields) and
+-- campaign.core.fields (a known schema by op, then a name in id).
+seed("suggest-1", case(0, CALLS.core_suggest, 0, MODES.good, 0, nil,
+  { "name", "status", "assistantId" }, "assitsantId", nil, { RESPONSES[1] }))
+seed("suggest-2", case(0, CALLS.core_suggest, 0, MODES.good, 0, nil,
+  { "name", 7, "x\0y" }, "nmae", nil, { RESPONSES[1] }))
+seed("fields-1", case(0, CALLS.core_fields, 2, MODES.good, 0, nil, nil, nil, nil,
+  { RESPONSES[1] }))
+seed("fields-2", case(0, CALLS.core_fields, 200, MODES.good, 0, nil, nil, "vapi.nope", nil,
+  { RESPONSES[1] }))
 
 os.execute("mkdir -p '" .. dir .. "'")
 for _, s in ipairs(seeds) do

@@ -74,31 +74,13 @@ end
 -- ---------------------------------------------------------------------------
 -- Suggestions
 
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
--- The name of candidates nearest to name, if near enough; nil otherwise.
--- core.suggest once available: this function becomes
--- `return require("campaign.core").suggest(name, candidates)`.
+-- The name of candidates nearest to name, if near enough; nil otherwise:
+-- the validator's own rule for misspelt field names (core.suggest). Without
+-- the C core (--help still works then) there is no suggestion.
 function M.suggest(name, candidates)
-  if #name > 40 then return nil end
-  local best, best_d
-  for _, c in ipairs(candidates) do
-    local d = distance(name:lower(), c)
-    if not best_d or d < best_d then best, best_d = c, d end
-  end
-  if best_d and best_d <= math.max(2, floor(#name / 3)) then return best end
+  local ok, core = pcall(require, "campaign.core")
+  if not ok then return nil end
+  return core.suggest(name, candidates)
 end
 
 -- ---------------------------------------------------------------------------

@@ -46,21 +46,14 @@ local function decimal(s)
   end
 end
 
---- The type the provider's rules give the query field `name` of `op`
--- ("integer", "number", "boolean", "string", ...), or nil when they do not
--- say. To be replaced by core.fields, once available:
--- `core.fields(providers[client.provider].ops[op].query)[name]`. Until
--- then the validator is asked: a string for a field of another type is
--- refused with "must be an integer (got string)", "must be a boolean ...".
+--- The type the provider's rules give the field `name` of `op` (its
+-- query, or its body): "integer", "number", "boolean", "string", ... as
+-- core.fields names them; nil when they do not know the field.
 function M.field_type(client, op, name)
-  local req, err = client:prepare(op, { [name] = "" })
-  if req or err.kind ~= "validation" then return nil end
-  for _, p in ipairs(err.errors or {}) do
-    if p.field == name then
-      local want = p.message:match("^must be an? (%a+)")
-      if want then return want end
-    end
-  end
+  local spec = client._ops[op]
+  local schema = spec and (spec.query or spec.schema)
+  if not schema then return nil end
+  return require("campaign.core").fields(schema)[name]
 end
 
 --- --query values arrive as text; the provider's rules say which are

@@ -1,0 +1,23 @@
+/* Formats shared by providers, and the date helpers behind them. */
+#ifndef CAMPAIGN_FORMATS_H
+#define CAMPAIGN_FORMATS_H
+
+#include "validate.h"
+
+#pragma GCC visibility push(hidden)
+
+extern const vformat V_E164;
+extern const vformat V_DATETIME;
+extern const vformat V_HTTP_URL;
+/* RFC 3339 date-time; *epoch (when not NULL) gets its seconds since 1970. */
+int v_parse_datetime(const char *s, size_t len, double *epoch);
+/* Days in month m (1..12) of year y, proleptic Gregorian. */
+int v_days_in_month(int y, int m);
+
+/* IANA time zone name, checked against the system zoneinfo database
+ * (Autocalls timezone, Atlas Timezone). */
+extern const vformat V_IANA_TZ;
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,90 @@
+/* Internal to the validator's files: what they share beyond validate.h,
+ * which is for provider files. validate.c walks a table against a schema;
+ * json.c checks free-form JSON and keeps the walk's bounds; numbers.c
+ * checks numbers; report.c keeps the path and reports problems. */
+#ifndef CAMPAIGN_WALK_H
+#define CAMPAIGN_WALK_H
+
+#include "validate.h"
+
+#pragma GCC visibility push(hidden)
+
+#define MSG_MAX 480
+
+/* ---- paths and problems (report.c) */
+
+/* Pushes a step of len bytes (name need not end there). Inline: it runs
+ * for every key the walk reads, as v_charge_len for every value. */
+static inline int v_path_push_lstr(vctx *ctx, const char *name, size_t len) {
+  int old = ctx->nsteps;
+  if (old < V_MAX_STEPS) {
+    ctx->steps[old].key = name;
+    ctx->steps[old].len = len;
+    ctx->steps[old].index = 0;
+    ctx->nsteps = old + 1;
+  }
+  return old;
+}
+
+/* Whether the list of problems is full: the next ones are only counted,
+ * so nothing is worth working out for their messages. */
+static inline int v_errors_full(const vctx *ctx) {
+  return ctx->nerr >= ctx->max_errors;
+}
+
+/* ---- values and bounds (json.c) */
+
+/* The type of the value at idx for a message ("null", "NaN", "infinity",
+ * else Lua's name). */
+const char *v_type_name(lua_State *L, int idx);
+
+/* Enters the table at idx: 0 (reported) for a cycle or too deep a nesting.
+ * Each 1 is matched by a v_leave_table. */
+int v_enter_table(vctx *ctx, int idx);
+static inline void v_leave_table(vctx *ctx) {
+  ctx->depth--;
+}
+
+/* Reports that the walk's bounds were passed. */
+void v_charge_error(vctx *ctx);
+
+/* Counts a value and len bytes of its text against the walk's bounds; 0
+ * once they are passed, which is reported once. */
+static inline int v_charge_len(vctx *ctx, size_t len) {
+  if (ctx->values > V_MAX_VALUES || ctx->bytes > V_MAX_BYTES) {
+    return 0;
+  }
+  ctx->values++;
+  ctx->bytes += len;
+  if (ctx->values > V_MAX_VALUES || ctx->bytes > V_MAX_BYTES) {
+    v_charge_error(ctx);
+    return 0;
+  }
+  return 1;
+}
+
+/* v_charge_len for the value at idx. */
+static inline int v_charge(vctx *ctx, int idx) {
+  return v_charge_len(ctx, lua_type(ctx->L, idx) == LUA_TSTRING ? lua_rawlen(ctx->L, idx) : 0);
+}
+
+/* The length n of the proper sequence 1..n at idx, or -1 (reported). */
+long v_sequence_length(vctx *ctx, int idx);
+
+/* Any JSON value at idx (charges itself). */
+void v_check_json(vctx *ctx, int idx);
+
+/* Reports invalid UTF-8 or a NUL byte; *chars (when not NULL) gets the
+ * length in characters, or a negative number for either. */
+void v_check_string_bytes(vctx *ctx, const char *s, size_t len, long *chars);
+
+/* ---- numbers (numbers.c) */
+
+/* A number field (the value at idx is a number), and a number in
+ * free-form JSON. */
+void v_check_number(vctx *ctx, const vfield *f, int idx);
+void v_check_json_number(vctx *ctx, int idx);
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,275 @@
+-- campaign.core's helpers for the Lua layer and the command-line tool:
+-- core.suggest (the validator's "did you mean" rule for any list of names)
+-- and core.fields (the kinds of a schema's top-level fields).
+local core = require "campaign.core"
+
+-- The error a call raises, as a string ("" when it does not raise).
+local function raised(f, ...)
+  local ok, err = pcall(f, ...)
+  if ok then return "" end
+  return tostring(err)
+end
+
+-- The unknown-field problem the validator reports for name in schema, and
+-- the name it suggests (nil when it suggests none).
+local function validator_hint(schema, name)
+  local ok, errors = core.validate(schema, { [name] = true })
+  assert.is_false(ok, schema .. ": " .. name .. " was accepted")
+  for _, e in ipairs(errors) do
+    local hint = e.message:match('^unknown field ".-"; did you mean "(.-)"%?$')
+    if hint then return hint end
+    if e.message:find('^unknown field "') then return nil end
+  end
+  error(schema .. ": no unknown-field problem for " .. name)
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
+end
+
+local function reversed(list)
+  local out = {}
+  for i = #list, 1, -1 do out[#out + 1] = list[i] end
+  return out
+end
+
+describe("core.suggest", function()
+  it("finds a name one edit away: a letter left out, added, changed or two swapped", function()
+    local names = { "name", "status", "assistantId" }
+    assert.are.equal("name", core.suggest("nme", names))
+    assert.are.equal("name", core.suggest("namee", names))
+    assert.are.equal("status", core.suggest("statos", names))
+    assert.are.equal("assistantId", core.suggest("assitsantId", names))
+  end)
+
+  it("counts a swap of two neighbours as one edit", function()
+    -- Two swaps: 2 edits here, 3 by plain Levenshtein distance (over the limit of 2).
+    assert.are.equal("name", core.suggest("anem", { "name" }))
+  end)
+
+  it("ignores case", function()
+    assert.are.equal("name", core.suggest("NAME", { "name" }))
+    assert.are.equal("assistantId", core.suggest("AssistantID", { "assistantId" }))
+  end)
+
+  it("returns the nearest candidate, and the first of equally near ones", function()
+    assert.are.equal("status", core.suggest("statuss", { "state", "status", "name" }))
+    assert.are.equal("cat", core.suggest("hat", { "cat", "bat" }))
+    assert.are.equal("bat", core.suggest("hat", { "bat", "cat" }))
+  end)
+
+  it("returns the candidate itself, bytes and all", function()
+    local candidate = "na\0me"
+    assert.are.equal(candidate, core.suggest("na\0mx", { "other", candidate }))
+  end)
+
+  it("allows max(2, #name // 3) edits and no more", function()
+    -- 9 characters: 3 edits allowed.
+    assert.are.equal("abcdefghi", core.suggest("abcdefxyz", { "abcdefghi" }))
+    assert.is_nil(core.suggest("abcdewxyz", { "abcdefghi" }))
+    -- Short names: 2 edits.
+    assert.are.equal("xy", core.suggest("ab", { "xy" }))
+    assert.are.equal("axy", core.suggest("abc", { "axy" }))
+    assert.is_nil(core.suggest("abc", { "xyz" }))
+  end)
+
+  it("returns nil for far names and for an empty list", function()
+    assert.is_nil(core.suggest("zzzzzz", { "name", "status" }))
+    assert.is_nil(core.suggest("telephone", { "id" }))
+    assert.is_nil(core.suggest("name", {}))
+    assert.is_nil(core.suggest("", {}))
+  end)
+
+  it("never finds names longer than 48 bytes, however long", function()
+    local a48, a49 = string.rep("a", 48), string.rep("a", 49)
+    assert.are.equal(a48, core.suggest(string.rep("a", 47) .. "b", { a48 }))
+    assert.is_nil(core.suggest(a49, { a49 }))
+    assert.are.equal("name", core.suggest("nmae", { a49, "name" }))
+    local huge = string.rep("x", 10 * 1024 * 1024)
+    assert.is_nil(core.suggest(huge, { huge, "x" }))
+    assert.are.equal("xx", core.suggest("x", { huge, "xx" }))
+  end)
+
+  it("goes through a long list", function()
+    local list = {}
+    for i = 1, 100000 do list[i] = "field" .. i end
+    list[#list + 1] = "target"
+    assert.are.equal("target", core.suggest("targte", list))
+  end)
+
+  it("reads the list raw: a metatable's __index plays no part", function()
+    local list = setmetatable({}, { __index = function() return "name" end, __len = function() return 3 end })
+    assert.is_nil(core.suggest("nmae", list))
+  end)
+
+  it("raises a clear error for a name that is not a string", function()
+    assert.matches("bad argument #1 .*string expected, got number", raised(core.suggest, 42, { "name" }))
+    assert.matches("bad argument #1 .*string expected, got nil", raised(core.suggest, nil, { "name" }))
+    assert.matches("bad argument #1 .*string expected, got table", raised(core.suggest, { "name" }, { "name" }))
+    assert.matches("bad argument #1 .*string expected, got no value", raised(core.suggest))
+  end)
+
+  it("raises a clear error for candidates that are not a list of strings", function()
+    assert.matches("bad argument #2 .*table expected, got string", raised(core.suggest, "name", "name"))
+    assert.matches("bad argument #2 .*table expected, got no value", raised(core.suggest, "name"))
+    assert.matches("bad argument #2 .*list of strings expected, got number at index 2",
+      raised(core.suggest, "name", { "status", 7 }))
+    assert.matches("bad argument #2 .*list of strings expected, got table at index 1",
+      raised(core.suggest, "name", { {} }))
+    assert.matches("bad argument #2 .*list of strings expected, got boolean at index 3",
+      raised(core.suggest, "name", { "a", "b", true, "name" }))
+  end)
+
+  it("suggests what the validator suggests for a misspelt field, in every schema", function()
+    local hinted, unhinted = 0, 0
+    for _, schema in ipairs(core.schemas()) do
+      local names = sorted_keys(core.fields(schema))
+      for _, name in ipairs(names) do
+        -- The first letter moved to the end (near), and the name backwards (far, mostly).
+        for _, typo in ipairs { name:sub(2) .. name:sub(1, 1), name:reverse() } do
+          if not core.fields(schema)[typo] then
+            local forward = core.suggest(typo, names)
+            -- The validator tries names in its own order: compare where the
+            -- order does not matter (no tie).
+            if forward == core.suggest(typo, reversed(names)) then
+              assert.are.equal(validator_hint(schema, typo), forward, schema .. ": " .. typo)
+              if forward then hinted = hinted + 1 else unhinted = unhinted + 1 end
+            end
+          end
+        end
+      end
+    end
+    assert.is_true(hinted > 100, "only " .. hinted .. " names with a hint compared")
+    assert.is_true(unhinted > 50, "only " .. unhinted .. " names without a hint compared")
+  end)
+end)
+
+describe("core.fields", function()
+  local KINDS = {
+    string = true, integer = true, number = true, boolean = true, object = true,
+    array = true, map = true, json = true, forbidden = true,
+  }
+
+  it("gives the kinds of Vapi's fields", function()
+    local create = core.fields("vapi.create")
+    assert.are.equal("string", create.name)
+    assert.are.equal("string", create.assistantId)
+    assert.are.equal("array", create.customers)
+    assert.are.equal("array", create.dialPlan)
+    assert.are.equal("object", create.schedulePlan)
+    assert.are.equal("integer", create.maxConcurrency)
+    assert.are.equal("map", create.assistantOverrides)
+    assert.are.equal("forbidden", create.status)
+    assert.is_nil(create.number) -- a customer's field, not a top-level one
+    local update = core.fields("vapi.update")
+    assert.are.equal("string", update.status)
+    assert.are.equal("forbidden", update.customers)
+    local list = core.fields("vapi.list")
+    assert.are.equal("integer", list.page)
+    assert.are.equal("integer", list.limit)
+    assert.are.equal("boolean", list.includeCounters)
+    assert.are.equal("string", list.createdAtGt)
+    assert.are.equal("string", list.sortOrder)
+    assert.are.equal(15, #sorted_keys(list))
+  end)
+
+  it("gives the kinds of Smallest's fields", function()
+    local create = core.fields("smallest.create")
+    assert.are.equal("string", create.agentId)
+    assert.are.equal("array", create.phoneNumberIds)
+    assert.are.equal("integer", create.maxRetries)
+    assert.are.equal("string", create.scheduledAt)
+    local list = core.fields("smallest.list")
+    assert.are.equal("integer", list.page)
+    assert.are.equal("integer", list.offset)
+    assert.are.equal("string", list.status)
+    assert.are.equal(6, #sorted_keys(list))
+  end)
+
+  it("gives the kinds of Autocalls' fields", function()
+    local create = core.fields("autocalls.create")
+    assert.are.equal("integer", create.assistant_id)
+    assert.are.equal("string", create.timezone)
+    assert.are.equal("boolean", create.retry_on_voicemail)
+    assert.are.equal("array", create.allowed_days)
+    assert.are.equal("integer", create.max_calls_in_parallel)
+    -- The list query documents no parameters.
+    assert.are.same({}, core.fields("autocalls.list"))
+  end)
+
+  it("gives the kinds of Atlas' fields", function()
+    local campaign = core.fields("atlas.campaign")
+    assert.are.equal("string", campaign.campaignType)
+    assert.are.equal("string", campaign.TimeWindows)
+    assert.are.equal("boolean", campaign.IsActive)
+    assert.are.equal("integer", campaign.DailyCallLimit)
+    assert.are.equal("forbidden", campaign.PartitionKey)
+    assert.are.equal("forbidden", campaign["odata.etag"])
+    -- Open to any names, and knows none.
+    assert.are.same({}, core.fields("atlas.agent"))
+    assert.are.same({}, core.fields("atlas.list"))
+  end)
+
+  it("takes a handle from core.schema as well as a name", function()
+    assert.are.same(core.fields("vapi.list"), core.fields(core.schema("vapi.list")))
+    assert.are.same(core.fields("smallest.create"), core.fields(core.schema("smallest.create")))
+  end)
+
+  it("gives a new table each time", function()
+    local first = core.fields("vapi.list")
+    first.page = "string"
+    first.extra = "integer"
+    local again = core.fields("vapi.list")
+    assert.are.equal("integer", again.page)
+    assert.is_nil(again.extra)
+  end)
+
+  it("agrees with the validator: each kind is what a value of the wrong type is told to be", function()
+    local WRONG = {
+      string = { true, "must be a string" },
+      integer = { 1.5, "must be an integer" },
+      number = { "1", "must be a number" },
+      boolean = { "yes", "must be a boolean" },
+      object = { "x", "must be a table of named fields" },
+      array = { "x", "must be a list" },
+      map = { "x", "must be a table of named values" },
+    }
+    -- The first problem the validator reports at name for value.
+    local function problem(schema, name, value)
+      local ok, errors = core.validate(schema, { [name] = value })
+      assert.is_false(ok, schema .. "." .. name .. " took " .. tostring(value))
+      for _, e in ipairs(errors) do
+        if e.field == name then return e.message end
+      end
+      error(schema .. "." .. name .. ": no problem reported there")
+    end
+    local checked = 0
+    for _, schema in ipairs(core.schemas()) do
+      for name, kind in pairs(core.fields(schema)) do
+        assert.is_true(KINDS[kind], schema .. "." .. name .. ": " .. tostring(kind))
+        -- "json" takes any value: there is no wrong one to try.
+        if kind ~= "json" then
+          local wrong = WRONG[kind]
+          local message = problem(schema, name, wrong and wrong[1] or 1)
+          assert.is_nil(message:find("unknown field", 1, true), schema .. "." .. name)
+          if wrong then
+            assert.are.equal(1, message:find(wrong[2], 1, true), schema .. "." .. name .. ": " .. message)
+          end
+          checked = checked + 1
+        end
+      end
+    end
+    assert.is_true(checked > 100, "only " .. checked .. " fields checked")
+  end)
+
+  it("raises for a schema it does not know", function()
+    assert.matches("bad argument #1 .*no schema named 'vapi.nope'", raised(core.fields, "vapi.nope"))
+    assert.matches("bad argument #1 .*no schema named ''", raised(core.fields, ""))
+    assert.matches("bad argument #1 .*string expected, got table", raised(core.fields, {}))
+    assert.matches("bad argument #1 .*string expected, got no value", raised(core.fields))
+    assert.matches("bad argument #1 .*not a schema handle", raised(core.fields, require("cjson").null))
+  end)
+end)
