@@ -13,7 +13,13 @@
 
 #pragma GCC visibility push(hidden)
 
-#define CAMPAIGN_PROVIDERS(X) X(vapi) X(smallest) X(autocalls) X(atlas)
+/* One line per provider, each ending with a backslash. */
+#define CAMPAIGN_PROVIDERS(X) \
+  X(vapi)                     \
+  X(smallest)                 \
+  X(autocalls)                \
+  X(atlas)                    \
+  /* end of the list */
 
 #define CAMPAIGN_DECLARE_SCHEMAS(name) extern const vschema name##_schemas[];
 CAMPAIGN_PROVIDERS(CAMPAIGN_DECLARE_SCHEMAS)

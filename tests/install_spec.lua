@@ -7,6 +7,20 @@ local ROOT, LUA, sh, tmpdir = proc.ROOT, proc.LUA, proc.sh, proc.tmpdir
 local IS_JIT = rawget(_G, "jit") ~= nil
 local ABI = _VERSION:match("%d+%.%d+")
 local LUA_VERSION = IS_JIT and "jit" or ABI
+local MODULES
+
+-- The Lua modules of the checkout, by name, from lua/: {"campaign", ...}.
+local function checkout_modules()
+  local list = {}
+  local p = io.popen("cd " .. proc.shquote(ROOT .. "lua") .. " && find . -name '*.lua' | sort")
+  for path in p:lines() do
+    local name = path:gsub("^%./", ""):gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
+    list[#list + 1] = name
+  end
+  p:close()
+  return list
+end
+MODULES = checkout_modules()
 
 -- Runs a snippet with only `share` and `lib` on the module paths.
 local function run_from(share, lib)
@@ -23,11 +37,16 @@ local function run_from(share, lib)
       customers = { { number = "+14155550101" } } }))
     assert(require("campaign.templates"), "templates")
     assert(require("campaign.cli").main, "campaign.cli")
+    -- Every module of the checkout is installed: those not loaded by now too.
+    for name in (...):gmatch("%S+") do assert(require(name), name) end
     print(campaign._VERSION, req.method, req.url, core)
   ]]
   local env = string.format("LUA_PATH='%s/?.lua;%s/?/init.lua;;' LUA_CPATH='%s/?.so;;'",
     share, share, lib)
-  return sh(string.format("cd / && %s %s -e %q", env, LUA, code))
+  local script = tmpdir() .. "/run.lua"
+  proc.write_file(script, code)
+  return sh(string.format("cd / && %s %s %s %s", env, LUA, script,
+    proc.shquote(table.concat(MODULES, " "))))
 end
 
 describe("installing", function()
@@ -76,5 +95,32 @@ describe("installing", function()
     assert.are.equal(0, code, out)
     assert.truthy(out:find("0.1.0\tPOST\thttps://api.vapi.ai/v2/campaign\t" .. lib .. "/campaign/core.so",
       1, true), out)
+  end)
+
+  it("the rockspec names every C file and every Lua module of the checkout", function()
+    local spec = {}
+    local chunk = assert(loadfile(ROOT .. "rockspec/campaign-scm-1.rockspec", "t", spec))
+    if setfenv then setfenv(chunk, spec) end
+    chunk()
+    local modules, sources = {}, {}
+    for name, where in pairs(spec.build.modules) do
+      if name == "campaign.core" then
+        for _, file in ipairs(where.sources) do sources[#sources + 1] = file end
+      else
+        modules[#modules + 1] = name
+      end
+    end
+    table.sort(modules)
+    table.sort(sources)
+    local want = {}
+    for _, name in ipairs(MODULES) do want[#want + 1] = name end
+    table.sort(want)
+    assert.are.same(want, modules)
+    local c_files = {}
+    local p = io.popen("cd " .. proc.shquote(ROOT) .. " && ls src/*.c | sort")
+    for file in p:lines() do c_files[#c_files + 1] = file end
+    p:close()
+    table.sort(c_files)
+    assert.are.same(c_files, sources)
   end)
 end)

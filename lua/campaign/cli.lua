@@ -58,7 +58,7 @@ ${api_key_file}
                         limit before it fails with the 429 (default 120)
   --query NAME=VALUE    a filter for list; repeatable
   --passthrough         send fields this release does not know
-  --legacy              vapi only: the unversioned /campaign routes
+${legacy}
   --no-progress         no progress bar for batches
   -h, --help            show this help
   --version             show the version
@@ -98,9 +98,10 @@ end
 -- rates from the registry (campaign.providers).
 local function usage()
   local names, registry = args.providers()
-  local variables, rates = {}, {}
+  local variables, rates, legacy = {}, {}, {}
   for i, name in ipairs(names) do
     variables[i] = "$" .. args.key_variable(registry, name)
+    if registry[name].legacy_paths then legacy[#legacy + 1] = name end
     local rate = registry[name].rate_limit
     if rate then rates[#rates + 1] = format("%s %s", name, rate) end
   end
@@ -113,6 +114,8 @@ local function usage()
     api_key_file = wrap("read the API key from the first line of PATH; default: "
       .. args.either(variables, "or"), "  --api-key-file PATH   ", OPTION_COLUMN),
     rates = "(default: " .. concat(rates, ", ") .. "; 0: none)",
+    legacy = wrap(args.either(legacy, "and") .. " only: the unversioned /campaign routes",
+      "  --legacy              ", OPTION_COLUMN),
   }
   return (USAGE:gsub("%${([%w_]+)}", parts))
 end
