@@ -20,6 +20,7 @@
 #define HTTP_MT "campaign.http"
 #define BOX_MT "campaign.http.box"
 #define DEFAULT_MAX_BODY (8u * 1024u * 1024u)
+#define HTTP_HEADER_SETS 4
 
 /* What a call owns while Lua code may run: the header list being built and
  * the outcomes being pushed. A userdata on the stack: a Lua error frees it
@@ -38,6 +39,9 @@ typedef struct http {
   CURLM *multi;
   transfer **pool;
   int npool, cap, active;
+  /* Header lists set once (handle:headers) and sent by every request that
+   * names their slot: built once per client, not per attempt. */
+  struct curl_slist *header_sets[HTTP_HEADER_SETS];
 } http;
 
 static http *check_http(lua_State *L) {
@@ -85,6 +89,10 @@ static int http_close(lua_State *L) {
     h->multi = NULL;
   }
   transfer_free(L, &h->main);
+  for (int i = 0; i < HTTP_HEADER_SETS; i++) {
+    curl_slist_free_all(h->header_sets[i]);
+    h->header_sets[i] = NULL;
+  }
   return 0;
 }
 
@@ -263,10 +271,46 @@ static void push_headers(lua_State *L, const buffer *head) {
   }
 }
 
+/* Appends "name: value" for every pair of the table on top of the stack to
+ * *list (which starts with "Expect:"). Raises on wrong use; *list belongs to
+ * a box, so an error leaks nothing. */
+static void headers_read(lua_State *L, struct curl_slist **list) {
+  /* curl would otherwise add "Expect: 100-continue" for large bodies. */
+  *list = curl_slist_append(NULL, "Expect:");
+  if (!*list) {
+    luaL_error(L, "campaign: out of memory");
+    return;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    struct curl_slist *next;
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+      luaL_error(L, "campaign: header names and values must be strings");
+      return;
+    }
+    lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
+    next = curl_slist_append(*list, lua_tostring(L, -1));
+    if (!next) {
+      luaL_error(L, "campaign: out of memory");
+      return;
+    }
+    *list = next;
+    lua_pop(L, 2);
+  }
+}
+
+static void headers_read_empty(lua_State *L, struct curl_slist **list) {
+  *list = curl_slist_append(NULL, "Expect:");
+  if (!*list) {
+    luaL_error(L, "campaign: out of memory");
+  }
+}
+
 /* Reads the request table at idx (absolute): method, url, headers =
- * {name = value}, body, timeout, connect_timeout, no_resend. Raw access, so
- * no metamethod of the table runs; the strings stay on the stack and the
- * header list goes into the box. Raises on wrong use. */
+ * {name = value} or the slot of a header set (handle:headers), body,
+ * timeout, connect_timeout, no_resend. Raw access, so no metamethod of the
+ * table runs; the strings stay on the stack and a header list goes into the
+ * box. Raises on wrong use. */
 static void request_read(lua_State *L, int idx, request *rq, box *b) {
   luaL_checktype(L, idx, LUA_TTABLE);
   rq->method = raw_field(L, idx, "method") == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
@@ -292,29 +336,23 @@ static void request_read(lua_State *L, int idx, request *rq, box *b) {
   rq->no_resend = lua_toboolean(L, -1);
   lua_pop(L, 1);
 
-  /* curl would otherwise add "Expect: 100-continue" for large bodies. */
-  b->headers = curl_slist_append(NULL, "Expect:");
-  if (!b->headers) {
-    luaL_error(L, "campaign: out of memory");
-    return;
-  }
-  if (raw_field(L, idx, "headers") == LUA_TTABLE) {
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-      struct curl_slist *next;
-      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
-        luaL_error(L, "campaign: header names and values must be strings");
-        return;
-      }
-      lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
-      next = curl_slist_append(b->headers, lua_tostring(L, -1));
-      if (!next) {
-        luaL_error(L, "campaign: out of memory");
-        return;
-      }
-      b->headers = next;
-      lua_pop(L, 2);
+  rq->header_set = 0;
+  switch (raw_field(L, idx, "headers")) {
+  case LUA_TNUMBER: {
+    lua_Number slot = lua_tonumber(L, -1);
+    if (!(slot >= 1 && slot <= HTTP_HEADER_SETS) || slot != (lua_Number)(int)slot) {
+      luaL_error(L, "campaign: request headers: no header set %s", lua_tostring(L, -1));
+      return;
     }
+    rq->header_set = (int)slot;
+    break;
+  }
+  case LUA_TTABLE:
+    headers_read(L, &b->headers);
+    break;
+  default:
+    headers_read_empty(L, &b->headers);
+    break;
   }
   lua_pop(L, 1);
 }
@@ -342,6 +380,43 @@ static int outcome_push(lua_State *L, const outcome *o) {
   return 1;
 }
 
+/* The header set a request names, or NULL when it has its own list.
+ * Raises for a slot never set. */
+static struct curl_slist *header_set(lua_State *L, const http *h, const request *rq) {
+  struct curl_slist *set;
+  if (rq->header_set == 0) {
+    return NULL;
+  }
+  set = h->header_sets[rq->header_set - 1];
+  if (!set) {
+    luaL_error(L, "campaign: request headers: header set %d was never set", rq->header_set);
+  }
+  return set;
+}
+
+/* handle:headers(slot, {name = value}): a header list built once, sent by
+ * every request whose headers field is slot (1 to HTTP_HEADER_SETS). A
+ * slot is set once: requests under way may be using it. */
+static int http_headers(lua_State *L) {
+  http *h = check_http(L);
+  lua_Integer slot = luaL_checkinteger(L, 2);
+  box *b;
+  luaL_argcheck(L, slot >= 1 && slot <= HTTP_HEADER_SETS, 2, "slot must be 1 to 4");
+  luaL_checktype(L, 3, LUA_TTABLE);
+  b = box_new(L);
+  lua_pushvalue(L, 3);
+  headers_read(L, &b->headers);
+  lua_pop(L, 1);
+  /* Reading may have run Lua code (a finalizer): look again. */
+  check_open(L, h);
+  if (h->header_sets[slot - 1]) {
+    return luaL_error(L, "campaign: header set %d is set already", (int)slot);
+  }
+  h->header_sets[slot - 1] = b->headers;
+  b->headers = NULL;
+  return 0;
+}
+
 /* handle:perform(req) -> the result of outcome_push. */
 static int http_perform(lua_State *L) {
   http *h = check_http(L);
@@ -353,7 +428,7 @@ static int http_perform(lua_State *L) {
   request_read(L, 2, &rq, b);
   box_reserve(L, b, 1);
   check_open(L, h);
-  request_attach(L, t, &rq, &b->headers);
+  request_attach(L, t, &rq, &b->headers, header_set(L, h, &rq));
   rc = curl_easy_perform(t->curl);
   outcome_take(t, rc, &b->done[b->n++]);
   transfer_finish(L, t);
@@ -419,7 +494,7 @@ static int http_add(lua_State *L) {
     }
   }
   t = idle_transfer(L, h);
-  request_attach(L, t, &rq, &b->headers);
+  request_attach(L, t, &rq, &b->headers, header_set(L, h, &rq));
   if (curl_multi_add_handle(h->multi, t->curl) != CURLM_OK) {
     transfer_finish(L, t);
     return luaL_error(L, "campaign: curl_multi_add_handle failed");
@@ -533,6 +608,7 @@ static int http_cancel(lua_State *L) {
 }
 
 static const luaL_Reg http_methods[] = {
+    {"headers", http_headers},
     {"perform", http_perform},
     {"add", http_add},
     {"wait", http_wait},

@@ -19,7 +19,7 @@ typedef struct buffer {
 /* One request in flight on one easy handle, with everything it owns. */
 typedef struct transfer {
   CURL *curl;
-  struct curl_slist *headers;   /* the request headers of the call under way */
+  struct curl_slist *headers;   /* the request's own headers (NULL: a header set) */
   buffer body, head;
   size_t max_body;
   int overflow;
@@ -44,6 +44,7 @@ typedef struct request {
   int body_idx;
   double timeout, connect_timeout;
   int no_resend;
+  int header_set;               /* the handle's header set to send; 0: its own */
 } request;
 
 /* One ended transfer, detached from its easy handle: what the caller gets. */
@@ -73,9 +74,10 @@ void transfer_configure(CURL *c, const http_options *o);
 /* Ends the transfer's request: frees its headers and lets go of its body. */
 void transfer_finish(lua_State *L, transfer *t);
 void transfer_free(lua_State *L, transfer *t);
-/* Sets the transfer up for a request; takes *headers (NULL after). */
+/* Sets the transfer up for a request; takes *headers (NULL after), or,
+ * when there is none, sends `shared` (a header set the handle owns). */
 void request_attach(lua_State *L, transfer *t, const request *rq,
-                    struct curl_slist **headers);
+                    struct curl_slist **headers, struct curl_slist *shared);
 /* Detaches the caller's outcome from an ended transfer. */
 void outcome_take(transfer *t, CURLcode rc, outcome *o);
 /* Gives an idle transfer back the buffers of an outcome, when it has none. */

@@ -223,7 +223,7 @@ static long to_ms(double seconds) {
  * (the handle was checked open just before); what it takes belongs to the
  * transfer from then on, the body string included (held in the registry). */
 void request_attach(lua_State *L, transfer *t, const request *rq,
-                    struct curl_slist **headers) {
+                    struct curl_slist **headers, struct curl_slist *shared) {
   CURL *c = t->curl;
   const char *method = rq->method;
   transfer_finish(L, t);
@@ -236,7 +236,7 @@ void request_attach(lua_State *L, transfer *t, const request *rq,
 
   /* curl copies the URL and the method. */
   curl_easy_setopt(c, CURLOPT_URL, rq->url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers ? t->headers : shared);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, to_ms(rq->timeout));
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, to_ms(rq->connect_timeout));
   t->send = rq->body ? rq->body : "";

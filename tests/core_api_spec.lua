@@ -273,3 +273,73 @@ describe("core.fields", function()
     assert.matches("bad argument #1 .*not a schema handle", raised(core.fields, require("cjson").null))
   end)
 end)
+
+describe("core.http header sets (handle:headers)", function()
+  local rawserver = require "helpers.rawserver"
+  local srv
+
+  setup(function()
+    srv = rawserver.start("canned", { status = 200, body = '{"ok":true}' })
+  end)
+
+  teardown(function()
+    if srv then srv:stop() end
+  end)
+
+  local function request(headers)
+    return { method = "GET", url = srv.url .. "/h", headers = headers, timeout = 5 }
+  end
+
+  it("are built once and sent by every request that names their slot", function()
+    local h = core.http({})
+    h:headers(1, { ["X-Set"] = "one", Accept = "application/json" })
+    h:headers(2, { ["X-Set"] = "two" })
+    local before = #srv:texts()
+    assert.are.equal(200, h:perform(request(1)).status)
+    assert.are.equal(200, h:perform(request(2)).status)
+    assert.are.equal(200, h:perform(request(1)).status)
+    -- A request with its own headers sends those instead.
+    assert.are.equal(200, h:perform(request({ ["X-Own"] = "yes" })).status)
+    h:close()
+    local texts = srv:texts()
+    assert.are.equal(before + 4, #texts)
+    local function has(i, line) return texts[before + i]:find(line, 1, true) ~= nil end
+    assert.is_true(has(1, "X-Set: one"))
+    assert.is_true(has(1, "Accept: application/json"))
+    assert.is_true(has(2, "X-Set: two"))
+    assert.is_false(has(2, "X-Set: one"))
+    assert.is_true(has(3, "X-Set: one"))
+    assert.is_true(has(4, "X-Own: yes"))
+    assert.is_false(has(4, "X-Set"))
+  end)
+
+  it("are used by a batch's transfers too", function()
+    local h = core.http({})
+    h:headers(3, { ["X-Batch"] = "b" })
+    local before = #srv:texts()
+    for i = 1, 4 do h:add(i, request(3)) end
+    local seen = 0
+    while seen < 4 do seen = seen + #h:wait(1) end
+    h:close()
+    local texts = srv:texts()
+    assert.are.equal(before + 4, #texts)
+    for i = before + 1, #texts do assert.truthy(texts[i]:find("X-Batch: b", 1, true), texts[i]) end
+  end)
+
+  it("are set once, in slots 1 to 4, of string names and values; a request names one set", function()
+    local h = core.http({})
+    h:headers(1, { A = "1" })
+    assert.matches("header set 1 is set already", raised(h.headers, h, 1, { A = "2" }))
+    assert.matches("slot must be 1 to 4", raised(h.headers, h, 0, {}))
+    assert.matches("slot must be 1 to 4", raised(h.headers, h, 5, {}))
+    assert.matches("table expected", raised(h.headers, h, 2, "A: 1"))
+    assert.matches("header names and values must be strings", raised(h.headers, h, 2, { A = 1 }))
+    -- A set that raised while being read is not set.
+    h:headers(2, { B = "2" })
+    assert.matches("header set 3 was never set", raised(h.perform, h, request(3)))
+    assert.matches("no header set 7", raised(h.perform, h, request(7)))
+    assert.matches("no header set 1.5", raised(h.perform, h, request(1.5)))
+    h:close()
+    assert.matches("the HTTP handle is closed", raised(h.headers, h, 4, {}))
+  end)
+end)

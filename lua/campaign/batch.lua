@@ -14,8 +14,7 @@ local format = string.format
 local core_interrupted = core.interrupted
 local raise, is_error = errors.raise, errors.is_error
 local secrets = base.secrets
-local new_error, wire_headers, refuse_blocking = base.new_error, base.wire_headers,
-  base.refuse_blocking
+local new_error, refuse_blocking = base.new_error, base.refuse_blocking
 
 local methods = {}
 
@@ -140,9 +139,7 @@ function Batch:send(i)
   self.counts.sends = self.counts.sends + 1
   client:_before_attempt(self.op, req, state.sends)
   state.sent_at = client:_now()
-  client._http:add(i, { method = req.method, url = req.url, headers = wire_headers(client, req),
-    body = req.body, timeout = set.timeout, connect_timeout = set.connect_timeout,
-    no_resend = not set.idempotent })
+  client._http:add(i, base.curl_request(req, set, state))
   self.inflight = self.inflight + 1
 end
 

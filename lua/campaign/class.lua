@@ -56,6 +56,28 @@ function M.wire_headers(client, req)
   return rawget(req, "headers") or header_templates[client][rawget(req, "body") and "json" or "plain"]
 end
 
+-- The slots of the client's header sets in its libcurl handle.
+M.PLAIN_HEADERS, M.JSON_HEADERS = 1, 2
+
+--- The headers libcurl sends a request with: its own once the caller looked
+-- at them, else the slot of the client's header set (built once, in C).
+function M.curl_headers(req)
+  return rawget(req, "headers") or (rawget(req, "body") and M.JSON_HEADERS or M.PLAIN_HEADERS)
+end
+
+--- What the libcurl handle is given for req: made once per call (or batch
+-- item), kept in its state for the next attempts.
+function M.curl_request(req, set, state)
+  local creq = state.creq
+  if not creq then
+    creq = { method = req.method, url = req.url, headers = M.curl_headers(req), body = req.body,
+      timeout = set.timeout, connect_timeout = set.connect_timeout,
+      no_resend = not set.idempotent }
+    state.creq = creq
+  end
+  return creq
+end
+
 --- A request as text, the key hidden (tostring of a prepared request).
 function M.request_text(req, client)
   local headers = M.redacted_headers(req.headers, client)

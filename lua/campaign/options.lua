@@ -355,6 +355,8 @@ function M.make(opts, class, version)
       proxy = direct and "" or opts.proxy, no_proxy = opts.no_proxy,
       user_agent = user_agent, max_body = opts.max_body,
     })
+    self._http:headers(base.PLAIN_HEADERS, headers.plain)
+    self._http:headers(base.JSON_HEADERS, headers.json)
   end
   self._request_mt = base.request_mt(self)
   base.secrets[self] = key

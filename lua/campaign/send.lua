@@ -19,6 +19,7 @@ local secrets = base.secrets
 local new_error, single_problem = base.new_error, base.single_problem
 local redacted_headers, wire_headers, refuse_blocking = base.redacted_headers, base.wire_headers,
   base.refuse_blocking
+local curl_request = base.curl_request
 
 local methods = {}
 
@@ -159,14 +160,12 @@ end
 -- One attempt through the transport: {started, resp} with the response
 -- table, or {started, kind, message, sent} (whether the request may have
 -- reached the provider).
-function methods:_attempt(req, set)
+function methods:_attempt(req, set, state)
   local started = self:_now()
   local transport = self.transport
   if not transport then
     refuse_blocking(self)
-    local resp, kind, message, sent = self._http:perform({ method = req.method, url = req.url,
-      headers = wire_headers(self, req), body = req.body, timeout = set.timeout,
-      connect_timeout = set.connect_timeout, no_resend = not set.idempotent })
+    local resp, kind, message, sent = self._http:perform(curl_request(req, set, state))
     if resp then return { started = started, resp = resp } end
     return failed(started, kind, message, sent)
   end
@@ -293,7 +292,7 @@ function methods:_before_attempt(op, req, attempt)
   if self.on_request then
     call_hook(self.on_request, { provider = self.provider, op = op, attempt = attempt,
       method = req.method, url = redact_text(req.url, secrets[self]),
-      headers = redacted_headers(req.headers, self),
+      headers = redacted_headers(wire_headers(self, req), self),
       body = redact_text(req.body, secrets[self]) })
   end
 end
@@ -393,7 +392,7 @@ function methods:_run_one(op, req, set, state)
     else
       state.sends = state.sends + 1
       self:_before_attempt(op, req, state.sends)
-      local body, err, delay, paced = self:_step(op, set, state, self:_attempt(req, set))
+      local body, err, delay, paced = self:_step(op, set, state, self:_attempt(req, set, state))
       if not err then return body end
       if not delay then return nil, err end
       -- A paced wait is the pace's, taken at the top.
