@@ -8,28 +8,14 @@
 local campaign = require "campaign"
 local cjson = require "cjson"
 local instructions = require "helpers.instructions"
+local fixtures = require "helpers.fixtures"
 
 local KEY = "sk-test/SECRET+key="
 
-local GOOD = {
-  vapi = {
-    name = "Q2", assistantId = "a", phoneNumberId = "p",
-    customers = { { number = "+14155551234" } },
-  },
-  smallest = {
-    name = "Q2", audienceId = "60d0fe4f5311236168a109ca", agentId = "60d0fe4f5311236168a109ca",
-  },
-  autocalls = { name = "Q2", assistant_id = 42 },
-  atlas = {
-    name = "Q2", campaignType = "1", CallType = "2",
-    TemplateId = "6be44833-9133-4639-b6c9-425aee057c1c",
-  },
-}
-local PROVIDERS = { "vapi", "smallest", "autocalls", "atlas" }
+local PROVIDERS = fixtures.PROVIDERS
 -- A free-form (any JSON) place in each provider's create body.
 local function with_any(provider, value)
-  local t = {}
-  for k, v in pairs(GOOD[provider]) do t[k] = v end
+  local t = fixtures.body(provider)
   if provider == "vapi" then
     t.customers = { { number = "+14155551234", assistantOverrides = { variableValues = { x = value } } } }
   else
@@ -38,18 +24,7 @@ local function with_any(provider, value)
   return t
 end
 
-local function copy(t)
-  if type(t) ~= "table" then return t end
-  local out = {}
-  for k, v in pairs(t) do out[k] = copy(v) end
-  return out
-end
-
-local function with(provider, changes)
-  local t = copy(GOOD[provider])
-  for k, v in pairs(changes) do t[k] = v end
-  return t
-end
+local with = fixtures.body
 
 local function client(provider, extra)
   local opts = { provider = provider, api_key = KEY, passthrough = true }
@@ -152,7 +127,7 @@ describe("bad input", function()
 
   describe("core.encode", function()
     local core = require "campaign.core"
-    local good = { name = "x", agentId = "60d0fe4f5311236168a109ca", audienceId = "60d0fe4f5311236168a109cb" }
+    local good = fixtures.smallest { name = "x" }
 
     it("gives the body of a valid table, the problems of an invalid one", function()
       assert.are.equal('{"n":1}', core.encode("smallest.create", good, false, function(t)
@@ -411,7 +386,7 @@ describe("bad input", function()
         raises_string(function() client("vapi", { paths = { create = path } }) end,
           "paths.create must be a string starting with /")
       end
-      assert(client("vapi", { paths = { create = "/v3/campaign" } }):prepare("create", GOOD.vapi))
+      assert(client("vapi", { paths = { create = "/v3/campaign" } }):prepare("create", fixtures.vapi()))
     end)
 
     it("wrong options raise with a string, never with something else", function()
@@ -449,10 +424,10 @@ describe("bad input", function()
       for _, opts in ipairs { { max_retries = 1e9 }, { max_retries = math.huge },
         { max_retries = -1 }, { timeout = 0 / 0 }, { timeout = "5" }, { connect_timeout = -1 },
         setmetatable({}, { __index = function() return 1e300 end }) } do
-        raises_string(function() c:create(GOOD.vapi, opts) end, "call option")
+        raises_string(function() c:create(fixtures.vapi(), opts) end, "call option")
         raises_string(function() c:get("c1", opts) end, "call option")
       end
-      is_error("http", c:create(GOOD.vapi, { max_retries = 3, timeout = 1 }))
+      is_error("http", c:create(fixtures.vapi(), { max_retries = 3, timeout = 1 }))
     end)
 
     it("regression: the libcurl handle takes a NaN or infinite timeout", function()
@@ -565,7 +540,7 @@ describe("bad input", function()
       -- NaN made format("%d") raise; 250.5 passed for a success.
       for _, status in ipairs { 0 / 0, 250.5, 1e300, -1, 1000, math.huge } do
         local err = is_error("transport", answering("vapi", { status = status, body = "{}" })
-          :create(GOOD.vapi))
+          :create(fixtures.vapi()))
         assert.is_truthy(err.message:find("invalid HTTP status", 1, true), err.message)
       end
     end)
@@ -582,7 +557,7 @@ describe("bad input", function()
     it("regression: a JSON body that is not an object or a list is no success", function()
       -- `false` came back as the body, with no error: `if not body` saw a failure without err.
       for _, text in ipairs { "false", "true", "0", '"text"', "null" } do
-        is_error("decode", answering("vapi", { status = 201, body = text }):create(GOOD.vapi))
+        is_error("decode", answering("vapi", { status = 201, body = text }):create(fixtures.vapi()))
         local body = answering("vapi", { status = 200, body = text }):delete("c1")
         assert.are.same({}, body)
       end
@@ -594,7 +569,7 @@ describe("bad input", function()
       local escaped = KEY:gsub("/", "\\/")
       local err = is_error("http", answering("autocalls", { status = 401,
         headers = { ["x-echo"] = "key " .. KEY, [KEY] = "1" },
-        body = '{"message":"invalid key ' .. escaped .. '"}' }):create(GOOD.autocalls))
+        body = '{"message":"invalid key ' .. escaped .. '"}' }):create(fixtures.autocalls()))
       local seen = {}
       local function no_key(v)
         if type(v) == "string" then
@@ -611,7 +586,7 @@ describe("bad input", function()
       local logged = {}
       local body = assert(answering("autocalls", { status = 200,
         body = '{"echo":"' .. escaped .. '","u":"sk-test\\u002fSECRET+key="}' },
-        { on_response = function(info) logged[#logged + 1] = info end }):create(GOOD.autocalls))
+        { on_response = function(info) logged[#logged + 1] = info end }):create(fixtures.autocalls()))
       assert.are.equal(KEY, body.echo)
       assert.are.equal(KEY, body.u)
       assert.are.equal(1, #logged)
@@ -627,12 +602,12 @@ describe("bad input", function()
         local status = ({ 200, 201, 204, 301, 400, 404, 429, 500, 503, 999, 0 })[math.random(11)]
         local c = answering("vapi", { status = status, body = table.concat(bytes),
           headers = { ["Retry-After"] = table.concat(bytes), Location = "\r\n" } })
-        local body, err = c:create(GOOD.vapi)
+        local body, err = c:create(fixtures.vapi())
         if body == nil then is_error(err.kind, body, err) else assert.are.equal("table", type(body)) end
         ops = ops + 1
       end
       local body, err = answering("vapi", { status = 400,
-        body = string.rep("[", 100000) .. string.rep("]", 100000) }):create(GOOD.vapi)
+        body = string.rep("[", 100000) .. string.rep("]", 100000) }):create(fixtures.vapi())
       is_error("http", body, err)
       assert.are.equal(300, ops)
     end)
@@ -644,7 +619,7 @@ describe("bad input", function()
         function() return { status = 200, body = {} } end,
       }
       for _, fn in ipairs(results) do
-        local ok, body, err = pcall(function() return answering("vapi", fn):create(GOOD.vapi) end)
+        local ok, body, err = pcall(function() return answering("vapi", fn):create(fixtures.vapi()) end)
         assert.is_true(ok, tostring(body))
         if body == nil then assert.are.equal("table", type(err)) end
       end
@@ -662,7 +637,7 @@ describe("bad input", function()
         list[i] = { number = "+14155550101", [("customerNameWithAVeryLongTypo%d"):format(i)] = 1 }
       end
       local err = is_error("validation", client("vapi", { passthrough = false }):prepare("create",
-        { name = "x", assistantId = "a", phoneNumberId = "p", customers = list }))
+        fixtures.vapi { name = "x", customers = list }))
       assert.are.equal(100, #err.errors)
       assert.is_truthy(err.message:find("and 65436 more problems", 1, true), err.message)
     end)

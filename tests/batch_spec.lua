@@ -2,10 +2,10 @@
 -- the emulator: order, progress, concurrency, and the retry rules per item.
 local campaign = require "campaign"
 local emulator = require "helpers.emulator"
+local fixtures = require "helpers.fixtures"
 
 local function fields(i)
-  return { name = "Batch " .. i, assistantId = "a", phoneNumberId = "p",
-    customers = { { number = string.format("+1415555%04d", i) } } }
+  return fixtures.vapi { name = "Batch " .. i }
 end
 
 local function list(n)

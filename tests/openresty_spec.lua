@@ -6,12 +6,10 @@
 local socket = require "socket"
 local cjson = require "cjson"
 local emulator = require "helpers.emulator"
+local fixtures = require "helpers.fixtures"
 local server = require "openresty.server"
 
-local FIELDS = {
-  name = "From nginx", assistantId = "a", phoneNumberId = "p",
-  customers = { { number = "+14155550101" } },
-}
+local FIELDS = fixtures.vapi { name = "From nginx" }
 
 -- Sends one HTTP/1.0 request; finish() reads the answer (up to the close).
 local function send(port, method, path, body)

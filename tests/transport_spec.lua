@@ -6,18 +6,13 @@
 local campaign = require "campaign"
 local cjson = require "cjson"
 local emulator = require "helpers.emulator"
+local fixtures = require "helpers.fixtures"
 
 local KEY = "vapi-transport-key-7d1f0c9e2b"
 local SMALLEST_KEY = "smallest-transport-key-4a8e"
 
-local FIELDS = {
-  name = "Faults", assistantId = "a", phoneNumberId = "p",
-  customers = { { number = "+14155550101" } },
-}
-
-local SMALLEST = {
-  name = "Faults", agentId = "60d0fe4f5311236168a109ca", audienceId = "60d0fe4f5311236168a109cb",
-}
+local FIELDS = fixtures.vapi()
+local SMALLEST = fixtures.smallest()
 
 describe("transport faults", function()
   local emu, c, log
@@ -428,14 +423,11 @@ describe("proxies", function()
   teardown(function() if emu then emu:stop() end end)
   before_each(function() emu:reset() end)
 
-  local FIELDS_P = { name = "Proxied", assistantId = "a", phoneNumberId = "p",
-    customers = { { number = "+14155550101" } } }
-
   it("sends through the proxy option", function()
     -- The emulator plays the proxy: it gets the absolute URL and serves it.
     local c = campaign.client { provider = "vapi", api_key = emu.keys.vapi,
       base_url = "http://vapi.invalid/vapi", allow_http = true, proxy = emu.base, max_retries = 0 }
-    local created = assert(c:create(FIELDS_P))
+    local created = assert(c:create(FIELDS))
     assert.is_string(created.id)
     assert.are.equal("/v2/campaign", emu:last().path)
     assert.are.equal("vapi.invalid", emu:last().headers.host)
@@ -445,7 +437,7 @@ describe("proxies", function()
     local c = campaign.client { provider = "vapi", api_key = emu.keys.vapi,
       base_url = "http://vapi.invalid/vapi", allow_http = true, proxy = emu.base,
       no_proxy = "vapi.invalid", max_retries = 0, connect_timeout = 2 }
-    local _, err = c:create(FIELDS_P)
+    local _, err = c:create(FIELDS)
     assert.are.equal("transport", err.kind)
     assert.is_nil(err.outcome_unknown)
     assert.are.equal(0, emu:count())

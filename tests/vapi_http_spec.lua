@@ -3,6 +3,7 @@
 -- as the provider words them, and the retry rules under injected faults.
 local campaign = require "campaign"
 local emulator = require "helpers.emulator"
+local fixtures = require "helpers.fixtures"
 
 local FIELDS = {
   name = "Q2 Sales Campaign",
@@ -104,7 +105,7 @@ describe("vapi over HTTP", function()
   it("carries 10,000 customers", function()
     local list = {}
     for i = 1, 10000 do list[i] = { number = string.format("+1415%07d", i) } end
-    local fields = { name = "Big", assistantId = "a", phoneNumberId = "p", customers = list }
+    local fields = fixtures.vapi { name = "Big", customers = list }
     local created = assert(c:create(fields))
     assert.are.equal(10000, #created.customers)
     assert.are.equal("+14150010000", emu:last().json.customers[10000].number)
