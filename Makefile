@@ -58,6 +58,11 @@ $(BUILD)/obj $(BUILD)/campaign:
 deps:
 	@LUA_VERSION=$(LUA_VERSION) sh tools/deps.sh
 
+# lint and doc install nothing: $(call need,COMMAND,PACKAGE) fails, naming
+# the Debian package, when COMMAND is missing.
+need = command -v $(1) >/dev/null 2>&1 || { echo "make $@: $(1) is missing: install the \
+Debian package $(2) (apt-get install $(2), as root)" >&2; exit 1; }
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(TEST_ENV) $(LUA) $(BUSTED) $(BUSTED_ARGS)
@@ -74,12 +79,15 @@ valgrind: deps
 
 # The Lua API reference from the LDoc comments in lua/ (config.ld), into
 # build/doc/index.html.
-doc: deps
+doc:
+	@$(call need,ldoc,lua-ldoc)
 	ldoc -q .
 
 # Lua under luacheck (.luacheckrc), C under cppcheck; -Wall -Wextra -Werror
 # is part of every build.
-lint: deps
+lint:
+	@$(call need,luacheck,lua-check)
+	@$(call need,cppcheck,cppcheck)
 	luacheck -q lua tests examples bench bin/campaign
 	cppcheck -q --std=c99 --enable=warning,performance,portability --error-exitcode=1 \
 	  --suppress=toomanyconfigs $(LUA_CFLAGS) src/ bench/

@@ -344,3 +344,57 @@ end)
 if stop_limit then stop_limit() end
 emu:stop()
 if not ok then error(failure, 0) end
+
+-- ---------------------------------------------------------------------------
+-- 6. Bad input stays cheap. tests/bad_input_spec.lua checks what comes of
+--    these cases; their cost is here, each against input of the same size
+--    that is not pathological: unknown fields past the first 100 problems
+--    are counted, not given a "did you mean"; an error body full of
+--    near-matches of a long key is redacted in linear time; a table shared
+--    a billion times is walked only up to the bound of 10^6 values.
+print(("%-44s %12s %12s %8s"):format("bad input", "case", "ordinary", "ratio"))
+do
+  local function with_customers(make)
+    local list = {}
+    for i = 1, 65535 do list[i] = make(i) end
+    return { name = "x", assistantId = "a", phoneNumberId = "p", customers = list }
+  end
+  local strict = campaign.client { provider = "vapi", api_key = "bench-key" }
+  local typos = with_customers(function(i)
+    return { number = "+14155550101", [("customerNameWithAVeryLongTypo%d"):format(i)] = 1 }
+  end)
+  local known = with_customers(function(i) return { number = "+14155550101", name = ("n%d"):format(i) } end)
+  local n = QUICK and 2 or 10
+  local ours, base = side_by_side(timed_loop(n, function() assert(not strict:prepare("create", typos)) end),
+    timed_loop(n, function() assert(not strict:prepare("create", known)) end))
+  report("65,535 unknown fields vs known ones", ("%.2f"):format(ours / n * 1e3),
+    ("%.2f"):format(base / n * 1e3), " ms", ours / base, 4)
+
+  local key = ("k"):rep(200000) .. "!"
+  local function answering(body)
+    return campaign.client { provider = "vapi", api_key = key, max_retries = 0,
+      transport = function() return { status = 400, body = body } end }
+  end
+  local near, plain = answering(("k"):rep(2 ^ 20) .. key), answering(("x"):rep(2 ^ 20) .. key)
+  n = QUICK and 4 or 20
+  ours, base = side_by_side(timed_loop(n, function() assert(not near:get("abc")) end),
+    timed_loop(n, function() assert(not plain:get("abc")) end))
+  report("redact 1 MiB of near-matches of the key", ("%.2f"):format(ours / n * 1e3),
+    ("%.2f"):format(base / n * 1e3), " ms", ours / base, 10)
+
+  local leaf, mid, top = {}, {}, {}
+  for i = 1, 1000 do leaf[i] = "x" end
+  for i = 1, 1000 do mid[i] = leaf end
+  for i = 1, 1000 do top[i] = mid end
+  local loose = campaign.client { provider = "vapi", api_key = "bench-key", passthrough = true }
+  local function with(value)
+    return { name = "x", assistantId = "a", phoneNumberId = "p", customers = { { number = "+14155551234",
+      assistantOverrides = { variableValues = { x = value } } } } }
+  end
+  local billion, two_million = with(top), with({ mid, mid })
+  n = QUICK and 2 or 5
+  ours, base = side_by_side(timed_loop(n, function() assert(not loose:prepare("create", billion)) end),
+    timed_loop(n, function() assert(not loose:prepare("create", two_million)) end))
+  report("10^9 shared references vs 2 x 10^6", ("%.2f"):format(ours / n * 1e3),
+    ("%.2f"):format(base / n * 1e3), " ms", ours / base, 2)
+end

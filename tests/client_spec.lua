@@ -2,14 +2,12 @@
 -- their redaction, and the custom-transport contract with its retry rules.
 local campaign = require "campaign"
 local cjson = require "cjson"
+local fixtures = require "helpers.fixtures"
 
 local KEY = "vapi-secret-0123456789abcdef"
 local LUA = require("helpers.proc").LUA
 
-local GOOD = {
-  name = "Q2", assistantId = "a", phoneNumberId = "p",
-  customers = { { number = "+14155551234" } },
-}
+local GOOD = fixtures.vapi()
 
 -- A transport that answers from a script and records what it was given.
 local function scripted(responses)
@@ -151,15 +149,14 @@ describe("prepare", function()
   end)
 
   it("does not change the caller's table", function()
-    local fields = { name = "x", assistantId = "a", phoneNumberId = "p",
-      customers = { { number = "+14155551234" } } }
+    local fields = fixtures.vapi { name = "x" }
     c:prepare("create", fields)
     assert.are.same(GOOD.customers, fields.customers)
   end)
 
   it("ignores metatables, as the JSON encoder does", function()
-    local fields = setmetatable({ name = "x", assistantId = "a", phoneNumberId = "p",
-      customers = { { number = "+14155551234" } } }, { __index = function() error("touched") end })
+    local fields = setmetatable(fixtures.vapi { name = "x" },
+      { __index = function() error("touched") end })
     assert.truthy(c:prepare("create", fields))
   end)
 end)
@@ -182,7 +179,7 @@ describe("errors", function()
     local c = campaign.client { provider = "vapi", api_key = KEY }
     local list = {}
     for i = 1, 150 do list[i] = { number = "bad" .. i } end
-    local _, err = c:prepare("create", { name = "x", assistantId = "a", phoneNumberId = "p", customers = list })
+    local _, err = c:prepare("create", fixtures.vapi { name = "x", customers = list })
     assert.are.equal(100, #err.errors)
     assert.are.equal("customers[1].number", err.errors[1].field)
     assert.are.equal("customers[2].number", err.errors[2].field)

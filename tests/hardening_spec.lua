@@ -10,12 +10,10 @@ local cjson = require "cjson"
 local emulator = require "helpers.emulator"
 local rawserver = require "helpers.rawserver"
 local proc = require "helpers.proc"
+local fixtures = require "helpers.fixtures"
 
 local KEY = "hardening-key-7Qz/+="
-local FIELDS = {
-  name = "Hardening", assistantId = "a", phoneNumberId = "p",
-  customers = { { number = "+14155550101" } },
-}
+local FIELDS = fixtures.vapi()
 
 -- Every string in v (keys too, at any depth, without recursion: bodies may
 -- nest deeper than the C stack allows), and v itself.
@@ -316,8 +314,8 @@ describe("hardening", function()
     it("returns success bodies exactly as sent, even where they hold the key", function()
       local c = client()
       local name = KEY .. " campaign"
-      local created = assert(c:create { name = name, assistantId = "a", phoneNumberId = "p",
-        customers = { { number = "+14155550101", name = "test" } } })
+      local created = assert(c:create(fixtures.vapi { name = name,
+        customers = { { number = "+14155550101", name = "test" } } }))
       assert.are.equal(name, created.name)
       assert.are.equal(name, assert(c:get(created.id)).name)
       local list = assert(c:list())
@@ -328,11 +326,9 @@ describe("hardening", function()
       -- The old rule cut every "test" out of the answers of a client whose key was "test".
       emu:set_keys { vapi = "test-test" }
       local c = campaign.client { provider = "vapi", api_key = "test-test", base_url = emu:url("vapi") }
-      local created = assert(c:create { name = "test campaign", assistantId = "a",
-        phoneNumberId = "p", customers = { { number = "+14155550101" } } })
+      local created = assert(c:create(fixtures.vapi { name = "test campaign" }))
       assert.are.equal("test campaign", created.name)
-      local _, err = c:create { name = "test", assistantId = "a", phoneNumberId = "p",
-        customers = { { number = "+14155550101" } }, test = true }
+      local _, err = c:create(fixtures.vapi { name = "test", test = true })
       assert.is_truthy(err.message:find('"test"', 1, true), err.message)
     end)
 
@@ -353,8 +349,7 @@ describe("hardening", function()
           return cjson.decode(text)
         end,
       }
-      local _, err = c:create { name = "x " .. KEY, assistantId = "a", phoneNumberId = "p",
-        customers = { { number = "+14155550101" } } }
+      local _, err = c:create(fixtures.vapi { name = "x " .. KEY })
       assert.are.equal("http", err.kind)
       assert.are.equal(401, err.status)
       assert.is_truthy(err.message:find("bad key [REDACTED]", 1, true), err.message)
@@ -407,8 +402,8 @@ describe("hardening", function()
     it("hides the part of the key a message cuts short", function()
       local uuid = "4f3c2a1b-9d8e-4c7b-a6f5-0e1d2c3b4a59"
       local c = campaign.client { provider = "vapi", api_key = uuid }
-      local _, err = c:prepare("create", { name = "x", assistantId = "a", phoneNumberId = "p",
-        customers = { { number = "+14155550101" } }, ["Authorization_Bearer_" .. uuid] = 1 })
+      local _, err = c:prepare("create", fixtures.vapi { name = "x",
+        ["Authorization_Bearer_" .. uuid] = 1 })
       assert.are.equal("validation", err.kind)
       for _, s in ipairs(strings_of(err)) do assert.is_nil(s:find(uuid:sub(1, 8), 1, true), s) end
       _, err = c:get(("k"):rep(40) .. uuid .. "/")
@@ -447,8 +442,7 @@ describe("hardening", function()
         base_url = "https://gw.example.com/" .. url_key }
       assert.is_nil(tostring(path_key):find(url_key, 1, true), tostring(path_key))
       local c = client()
-      local req = assert(c:prepare("create", { name = KEY, assistantId = "a", phoneNumberId = "p",
-        customers = { { number = "+14155550101" } } }))
+      local req = assert(c:prepare("create", fixtures.vapi { name = KEY }))
       assert.are.equal(KEY, cjson.decode(req.body).name)   -- the caller's own request
       assert_no_key(tostring(req))
       assert_no_key(tostring(c))
@@ -561,8 +555,7 @@ describe("hardening", function()
     local function list_of(n, prefix)
       local list = {}
       for i = 1, n do
-        list[i] = { name = prefix .. i, assistantId = "a", phoneNumberId = "p",
-          customers = { { number = "+14155550101" } } }
+        list[i] = fixtures.vapi { name = prefix .. i }
       end
       return list
     end
@@ -610,14 +603,13 @@ describe("hardening", function()
       local customers = {}
       for i = 1, 150 do customers[i] = { number = "bad-" .. i } end
       local c = campaign.client { provider = "vapi", api_key = KEY }
-      local _, err = c:prepare("create", { name = "many", assistantId = "a", phoneNumberId = "p",
-        customers = customers })
+      local _, err = c:prepare("create", fixtures.vapi { name = "many", customers = customers })
       assert.are.equal("validation", err.kind)
       assert.are.equal(100, #err.errors)
       assert.are.equal(150, err.count)
       assert.is_truthy(err.message:find("99 more listed in err.errors, and 50 more problems "
         .. "only counted: err.count = 150", 1, true), err.message)
-      local _, one = c:prepare("create", { name = "one", assistantId = "a", phoneNumberId = "p",
+      local _, one = c:prepare("create", fixtures.vapi { name = "one",
         customers = { { number = "bad" } } })
       assert.are.equal(1, one.count)
       assert.are.equal(1, #one.errors)
@@ -625,8 +617,7 @@ describe("hardening", function()
 
     it("quote no key, even when the key was put in a field", function()
       local c = campaign.client { provider = "vapi", api_key = KEY }
-      local _, err = c:prepare("create", { name = "k", assistantId = "a", phoneNumberId = "p",
-        customers = { { number = KEY } } })
+      local _, err = c:prepare("create", fixtures.vapi { name = "k", customers = { { number = KEY } } })
       assert.are.equal("validation", err.kind)
       assert_no_key(err)
       assert_no_key(tostring(err))

@@ -12,12 +12,12 @@
 local campaign = require "campaign"
 local core = require "campaign.core"
 local rawserver = require "helpers.rawserver"
+local fixtures = require "helpers.fixtures"
 
 local KEY = "a-long-test-key-1234"
 local ID = "60d0fe4f5311236168a109ca"
 local BASE_PATH = "/atoms/v1"
-local CREATE = { name = "Raw", agentId = "60d0fe4f5311236168a109ca",
-  audienceId = "60d0fe4f5311236168a109cb" }
+local CREATE = fixtures.smallest()
 
 local function smallest(srv, extra)
   local opts = { provider = "smallest", api_key = KEY, base_url = srv.url .. BASE_PATH,

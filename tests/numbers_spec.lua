@@ -8,6 +8,7 @@
 local campaign = require "campaign"
 local cjson = require "cjson"
 local check = require "helpers.check"
+local fixtures = require "helpers.fixtures"
 local proc = require "helpers.proc"
 local core = require "campaign.core"
 
@@ -21,15 +22,10 @@ local function client(provider, opts)
 end
 
 local vapi = client("vapi")
-local VAPI = {
-  name = "Numbers", assistantId = "a", phoneNumberId = "p",
-  customers = { { number = "+14155550101" } },
-}
-local SMALLEST = { name = "Numbers", audienceId = "60d0fe4f5311236168a109ca",
-  agentId = "60d0fe4f5311236168a109ca" }
-local AUTOCALLS = { name = "Numbers", assistant_id = 42 }
-local ATLAS = { name = "Numbers", campaignType = "1", CallType = "2",
-  TemplateId = "6be44833-9133-4639-b6c9-425aee057c1c" }
+local VAPI = fixtures.vapi()
+local SMALLEST = fixtures.smallest()
+local AUTOCALLS = fixtures.autocalls()
+local ATLAS = fixtures.atlas()
 
 local TOO_MANY_DIGITS = "cannot be sent exactly: JSON numbers are written with 14 significant digits"
 

@@ -3,9 +3,9 @@
 -- and operations a provider does not have never touching the network.
 local campaign = require "campaign"
 local emulator = require "helpers.emulator"
+local fixtures = require "helpers.fixtures"
 
-local SMALLEST = { name = "Spring renewals", agentId = "60d0fe4f5311236168a109ca",
-  audienceId = "60d0fe4f5311236168a109cb", maxRetries = 2, retryDelay = 30 }
+local SMALLEST = fixtures.smallest { name = "Spring renewals", maxRetries = 2, retryDelay = 30 }
 
 local AUTOCALLS = { name = "Product Demo Campaign", assistant_id = 123,
   timezone = "America/New_York", allowed_days = { "monday", "friday" },
@@ -160,8 +160,7 @@ describe("providers over HTTP", function()
       emu:fault { provider = "vapi", method = "POST", status = 400,
         json = { message = { "customers.0.number must be a valid phone number", "name should not be empty" },
           error = "Bad Request", statusCode = 400 } }
-      local _, err = c:create({ name = "x", assistantId = "a", phoneNumberId = "p",
-        customers = { { number = "+14155550101" } } })
+      local _, err = c:create(fixtures.vapi { name = "x" })
       assert.are.equal("HTTP 400 Bad Request: customers.0.number must be a valid phone number; "
         .. "name should not be empty", err.message)
     end)

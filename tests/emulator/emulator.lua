@@ -99,7 +99,7 @@ local function provider_request(name, p, path)
     if f then
         rec.fault = f.name or true
     end
-    local seq = store.record(rec)
+    local seq, gen = store.record(rec)
 
     local normal
     if not f or faults.needs_processing(f) then
@@ -113,7 +113,7 @@ local function provider_request(name, p, path)
             headers = headers,
         })
     end
-    return faults.respond(f, normal, p, seq)
+    return faults.respond(f, normal, p, seq, gen)
 end
 
 function M.handle()

@@ -445,6 +445,38 @@ do
     for _, q in ipairs(list) do statuses[#statuses + 1] = tostring(q.status) end
     check(list[1].status == 444 and list[1].fault == true, "dropped request recorded", table.concat(statuses, ","))
     check(emu:stats().requests == #list, "faulted requests recorded")
+
+    -- hold: answered when the test says; under_way and answered tell what
+    -- was under way at once and which answer began first.
+    emu:reset()
+    emu:fault({ provider = "vapi", method = "GET", hold = 10, times = 2 })
+    local held = {}
+    for i = 1, 2 do
+        held[i] = io.popen("curl -sS -o /dev/null -w '%{http_code}' --max-time 20 -H "
+            .. shquote("Authorization: Bearer " .. emu.keys.vapi) .. " " .. shquote(V .. "/v2/campaign")
+            .. " 2>/dev/null")
+    end
+    check(emu:wait({ method = "GET" }, 2) == 2, "hold: both requests arrive")
+    r = curl("POST", V .. "/v2/campaign", { headers = auth, data = create })
+    local reqs = emu:requests()
+    check(r.status == 201 and reqs[3].under_way == 3 and reqs[3].answered == 1,
+        "under_way, answered: a request while two are held", cjson.encode(reqs[3]))
+    check(reqs[1].answered == nil and reqs[2].answered == nil, "held requests are not answered yet")
+    check(emu:release() == 2, "release: two were held")
+    for i = 1, 2 do
+        check(held[i]:read("*a") == "200", "held request answered after release")
+        held[i]:close()
+    end
+    reqs = emu:requests()
+    check(reqs[1].answered and reqs[1].answered > 1 and reqs[2].answered and reqs[2].answered > 1,
+        "answered after the create", cjson.encode(reqs))
+    emu:fault({ provider = "vapi", hold = 0.3 })
+    r = curl("GET", V .. "/v2/campaign", { headers = auth })
+    check(r.status == 200 and r.time >= 0.3, "hold: the guard ends it without release", r.time)
+    check(emu:release() == 0, "release: none held")
+    local bad_hold = pcall(emu.fault, emu, { hold = -1 })
+    check(not bad_hold, "hold must not be negative")
+    emu:reset()
 end
 
 local elapsed = socket.gettime() - t_start

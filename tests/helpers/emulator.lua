@@ -6,10 +6,12 @@
 --   client.new{ provider = "vapi", base_url = emu:url("vapi"), api_key = emu.keys.vapi }
 --   emu:fault{ provider = "vapi", status = 429, headers = { ["Retry-After"] = "1" } }
 --   assert.equal(2, emu:count{ provider = "vapi", method = "POST" })
+--   emu:fault{ provider = "vapi", hold = 10 }   -- answers once emu:release() is called
 --   emu:stop()
 --
 -- Needs nginx, libnginx-mod-http-lua, lua-cjson and lua-socket (Debian).
 
+local socket = require "socket"
 local http = require "socket.http"
 local ltn12 = require "ltn12"
 local cjson = require "cjson"
@@ -120,8 +122,11 @@ local RequestMeta = {
 --- Recorded provider requests in order (those after seq `since`, if given).
 -- Each has seq, provider, method, path, query, headers, body, connection,
 -- connection_requests, time, status (what the emulator answered; 444:
--- dropped), fault (true or the fault's name, when one applied) and json
--- (the decoded body, when it is JSON).
+-- dropped), fault (true or the fault's name, when one applied), under_way
+-- (the requests the emulator was working on when this one came in, itself
+-- included), answered (the place of its answer among the answers since the
+-- last reset, 1 for the first; nil while the emulator has not begun it) and
+-- json (the decoded body, when it is JSON).
 function Emu:requests(since)
     local list = self:_call("GET", "/_emu/requests" .. (since and ("?since=" .. since) or ""))
     for _, r in ipairs(list) do
@@ -151,6 +156,25 @@ function Emu:count(filter)
         if match then n = n + 1 end
     end
     return n
+end
+
+--- Waits until at least n requests match filter (as for count), polling;
+-- timeout (seconds, default 10) only guards against waiting for ever.
+-- Returns the number that match.
+function Emu:wait(filter, n, timeout)
+    local deadline = socket.gettime() + (timeout or 10)
+    local got = self:count(filter)
+    while got < n and socket.gettime() < deadline do
+        socket.sleep(0.01)
+        got = self:count(filter)
+    end
+    return got
+end
+
+--- Ends the `hold` of every request the emulator holds (see the fault
+-- field hold); returns how many it held.
+function Emu:release()
+    return self:_call("POST", "/_emu/release").held
 end
 
 --- Queues one fault (a table) or a list of faults; returns the queue length.

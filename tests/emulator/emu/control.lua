@@ -114,6 +114,9 @@ function M.handle(sub, providers)
         read_body()
         store.reset()
         return reply(200, { ok = true })
+    elseif route == "POST /release" then
+        read_body()
+        return reply(200, { held = store.release() })
     elseif route == "POST /faults" then
         return post_faults(providers)
     elseif route == "GET /faults" then

@@ -16,7 +16,7 @@ local FIELDS = {
     times = "number", after = "boolean", status = "number", headers = "table",
     body = "string", json = "any", body_size = "number", delay = "number",
     action = "string", location = "string", trickle_bytes = "number",
-    trickle_interval = "number", reset_after = "number",
+    trickle_interval = "number", reset_after = "number", hold = "number",
 }
 
 local function whole(n)
@@ -65,6 +65,9 @@ function M.validate(f, providers)
     if f.delay and f.delay < 0 then
         return "delay must not be negative"
     end
+    if f.hold and f.hold < 0 then
+        return "hold must not be negative"
+    end
     if f.trickle_bytes and (f.trickle_bytes < 1 or not whole(f.trickle_bytes)) then
         return "trickle_bytes must be a positive integer"
     end
@@ -100,8 +103,8 @@ end
 
 -- Whether the request is processed normally (campaign created, ...) before
 -- the fault applies: with after=true, and whenever the fault needs the
--- normal response (delay or headers only, trickle or reset_mid_body without
--- a response of their own).
+-- normal response (delay, hold or headers only, trickle or reset_mid_body
+-- without a response of their own).
 function M.needs_processing(f)
     if f.after then return true end
     if f.action == "drop" or f.action == "redirect" or f.status == 444 then return false end
@@ -215,18 +218,22 @@ local function reset_mid_body(resp, f)
     return ngx.exit(444)
 end
 
--- Sends the answer to provider request `seq`: the normal response, or what
--- fault f asks for.
-function M.respond(f, normal, provider, seq)
+-- Sends the answer to provider request `seq` (recorded in generation
+-- `gen`): the normal response, or what fault f asks for.
+function M.respond(f, normal, provider, seq, gen)
     local resp
     local drop = f and (f.action == "drop" or f.status == 444)
     if not drop then
         resp = M.build(f, normal, provider)
     end
     store.set_status(seq, drop and 444 or resp.status)
+    if f and f.hold then
+        store.hold(f.hold)
+    end
     if f and f.delay and f.delay > 0 then
         ngx.sleep(f.delay)
     end
+    store.answered(seq, gen)
     if drop then
         return ngx.exit(444)
     end

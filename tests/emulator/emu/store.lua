@@ -5,6 +5,7 @@
 -- Keys:
 --   seq, r:N, s:N       request counter, recorded request N (JSON without its
 --                       closing brace), response status of request N
+--   answers, a:N        answers begun, the place of request N's answer among them
 --   conn:ID, nconn      distinct connection ids seen, their number
 --   faults              JSON array: the fault queue
 --   keys                JSON object: accepted API keys per provider
@@ -16,6 +17,12 @@ local json = require "emu.json"
 local dict = ngx.shared.emu
 
 local M = {}
+
+-- In the worker's memory (there is one worker): reset() bumps the
+-- generation, so that an answer to a request from before a reset is not
+-- counted after it; releases counts the calls to release(), which end the
+-- `hold` of the requests held then (reset() ends them too).
+local generation, releases, held = 0, 0, 0
 
 M.DEFAULT_KEYS = {
     vapi = "vapi-test-key",
@@ -35,6 +42,8 @@ end
 function M.reset()
     dict:flush_all()
     dict:flush_expired(0)
+    generation = generation + 1
+    releases = releases + 1
 end
 
 ---------------------------------------------------------------- requests
@@ -45,10 +54,13 @@ function M.note_connection(id)
     end
 end
 
--- Stores the request record; returns its seq.
+-- Stores the request record; returns its seq and the generation to give
+-- answered(). rec.under_way: the requests the emulator is working on (not
+-- yet answered), this one included.
 function M.record(rec)
     local seq = dict:incr("seq", 1, 0)
     rec.seq = seq
+    rec.under_way = seq - (dict:get("answers") or 0)
     local text = json.encode(rec)
     -- Leave the object open: the response status is appended when listing.
     if not put("r:" .. seq, text:sub(1, -2)) then
@@ -56,11 +68,39 @@ function M.record(rec)
         rec.body_dropped = true
         put("r:" .. seq, json.encode(rec):sub(1, -2))
     end
-    return seq
+    return seq, generation
 end
 
 function M.set_status(seq, status)
     dict:set("s:" .. seq, status)
+end
+
+-- The emulator begins its answer to request seq (or drops it): its place
+-- among the answers since the last reset.
+function M.answered(seq, gen)
+    if gen ~= generation then return end
+    dict:set("a:" .. seq, dict:incr("answers", 1, 0))
+end
+
+-- Waits, yielding, until release() or reset() is called, or `seconds` pass.
+-- Returns true when released.
+function M.hold(seconds)
+    local mark = releases
+    held = held + 1
+    ngx.update_time()
+    local deadline = ngx.now() + seconds
+    while releases == mark and ngx.now() < deadline do
+        ngx.sleep(0.005)
+        ngx.update_time()
+    end
+    held = held - 1
+    return releases ~= mark
+end
+
+-- Ends every hold under way; returns how many requests were held.
+function M.release()
+    releases = releases + 1
+    return held
 end
 
 -- JSON array text of the records with seq > since.
@@ -71,7 +111,9 @@ function M.requests_json(since)
         local r = dict:get("r:" .. i)
         if r then
             local st = dict:get("s:" .. i)
-            parts[#parts + 1] = r .. ',"status":' .. (st and tostring(st) or "null") .. "}"
+            local answered = dict:get("a:" .. i)
+            parts[#parts + 1] = r .. ',"status":' .. (st and tostring(st) or "null")
+                .. (answered and ',"answered":' .. answered or "") .. "}"
         end
     end
     return "[" .. table.concat(parts, ",") .. "]"
