@@ -1,8 +1,8 @@
 -- luacheck: globals ngx
 -- Local imitation of the four providers' campaign APIs, run inside nginx
--- (see nginx.conf.in and tests/helpers/emulator.lua). Each provider lives
--- under its own path prefix: /vapi, /smallest, /autocalls, /atlas; the
--- control endpoints under /_emu/.
+-- (see nginx.conf.in and tests/helpers/emulator.lua). Each provider of the
+-- library's registry lives under its own path prefix (/vapi, /smallest,
+-- /autocalls, /atlas); the control endpoints under /_emu/.
 --
 -- Every provider request is recorded (also rejected ones and ones hit by a
 -- fault), then either processed normally or answered as a queued fault says.
@@ -15,12 +15,16 @@ local unpack = table.unpack or unpack -- luacheck: ignore 143
 
 local M = {}
 
-M.PROVIDERS = {
-    vapi = require "emu.vapi",
-    smallest = require "emu.smallest",
-    autocalls = require "emu.autocalls",
-    atlas = require "emu.atlas",
-}
+-- One module per provider of the library's registry (campaign.providers):
+-- emu/<name>.lua.
+M.PROVIDERS = {}
+local prefixes = {}
+for name in pairs(require "campaign.providers") do
+    M.PROVIDERS[name] = require("emu." .. name)
+    prefixes[#prefixes + 1] = "/" .. name
+end
+table.sort(prefixes)
+local NOT_EMULATED = "not an emulated provider; use " .. table.concat(prefixes, ", ") .. " or /_emu"
 
 local JSON_TYPE = "application/json; charset=utf-8"
 
@@ -130,7 +134,7 @@ function M.handle()
             status = 404,
             headers = { ["Content-Type"] = JSON_TYPE },
             body = json.encode({
-                error = "not an emulated provider; use /vapi, /smallest, /autocalls, /atlas or /_emu",
+                error = NOT_EMULATED,
             }),
         })
     end

@@ -2,7 +2,7 @@
 -- fault with curl. Run through smoke.sh (any of lua5.1, lua5.4, luajit):
 --   lua5.4 tests/emulator/smoke.lua
 local here = debug.getinfo(1, "S").source:sub(2):match("^(.*)/[^/]*$") or "."
-package.path = here .. "/../?.lua;" .. package.path
+package.path = here .. "/../?.lua;" .. here .. "/../../lua/?.lua;" .. package.path
 
 local emulator = require "helpers.emulator"
 local socket = require "socket"

@@ -20,14 +20,16 @@ local proc = require "helpers.proc"
 
 local M = {}
 
-M.DEFAULT_KEYS = {
-    vapi = "vapi-test-key",
-    smallest = "smallest-test-key",
-    autocalls = "autocalls-test-key",
-    atlas = "atlas-test-key",
-}
-
-M.PROVIDERS = { "vapi", "smallest", "autocalls", "atlas" }
+-- The providers of the library's registry (campaign.providers), sorted,
+-- each with the emulator's test key "<name>-test-key".
+M.PROVIDERS, M.DEFAULT_KEYS = {}, {}
+do
+    for name in pairs(require "campaign.providers") do
+        M.PROVIDERS[#M.PROVIDERS + 1] = name
+        M.DEFAULT_KEYS[name] = name .. "-test-key"
+    end
+    table.sort(M.PROVIDERS)
+end
 
 local CALL_TIMEOUT = 10   -- seconds for one control call (request lists can be MBs)
 local PREFIX_NAME = "lua-campaign-emu."
@@ -256,7 +258,8 @@ function M.start(opts)
     local emu, err = nginx.start {
         name = "emulator",
         template = template,
-        vars = { LUA_PATH = root .. "/tests/emulator/?.lua" },
+        -- The emulator's modules, and the library's provider registry.
+        vars = { LUA_PATH = root .. "/tests/emulator/?.lua;" .. root .. "/lua/?.lua" },
         prefix_name = PREFIX_NAME,
         prefix = opts.prefix,
         port = opts.port,

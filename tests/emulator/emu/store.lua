@@ -24,12 +24,11 @@ local M = {}
 -- `hold` of the requests held then (reset() ends them too).
 local generation, releases, held = 0, 0, 0
 
-M.DEFAULT_KEYS = {
-    vapi = "vapi-test-key",
-    smallest = "smallest-test-key",
-    autocalls = "autocalls-test-key",
-    atlas = "atlas-test-key",
-}
+-- The test key of each provider of the library's registry.
+M.DEFAULT_KEYS = {}
+for name in pairs(require "campaign.providers") do
+    M.DEFAULT_KEYS[name] = name .. "-test-key"
+end
 
 local function put(key, value)
     local ok, err = dict:safe_set(key, value)
