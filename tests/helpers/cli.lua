@@ -16,7 +16,11 @@ Cli.__index = Cli
 M.ROOT = proc.ROOT:gsub("/$", "")
 M.TOOL = M.ROOT .. "/bin/campaign"
 -- Unset for every run unless given: the tool reads the key from them.
-M.KEY_VARIABLES = { "VAPI_API_KEY", "SMALLEST_API_KEY", "AUTOCALLS_API_KEY", "ATLAS_API_KEY" }
+M.KEY_VARIABLES = {}
+for _, provider in pairs(require "campaign.providers") do
+  M.KEY_VARIABLES[#M.KEY_VARIABLES + 1] = provider.env
+end
+table.sort(M.KEY_VARIABLES)
 
 -- name: the prefix of the temporary directory.
 function M.new(name)
