@@ -4,7 +4,8 @@
 
 local core_redact = require("campaign.core").redact
 
-local type, next, concat = type, next, table.concat
+local type, next, concat, setmetatable, getmetatable = type, next, table.concat, setmetatable,
+  getmetatable
 
 local M = {}
 
@@ -54,28 +55,38 @@ function M.text(s, key)
 end
 local redact_text = M.text
 
--- A copy of v with the key replaced in every string, names included: for
--- headers, whose values a custom transport may give as lists.
--- Tables below HEADER_DEPTH, and any met twice (a cycle, or a table used
--- in two places: the copy would be walked once per path), read [REDACTED].
-local HEADER_DEPTH = 4
-local function redact_value(v, key, depth, seen)
+-- A copy of v with the key replaced in every string, names included, and
+-- the metatables kept (a JSON library's mark of an array, say). Tables
+-- deeper than `limit`, and any met twice (a cycle, or a table used in two
+-- places: the copy would be walked once per path), read [REDACTED].
+local function redact_value(v, key, depth, limit, seen)
   if type(v) == "string" then return redact_text(v, key) end
   if type(v) ~= "table" then return v end
   seen = seen or {}
-  if depth > HEADER_DEPTH or seen[v] then return REDACTED end
+  if depth > limit or seen[v] then return REDACTED end
   seen[v] = true
-  local out = {}
+  local out = setmetatable({}, getmetatable(v))
   for name, value in next, v do
-    out[redact_value(name, key, depth + 1, seen)] = redact_value(value, key, depth + 1, seen)
+    out[redact_value(name, key, depth + 1, limit, seen)] =
+      redact_value(value, key, depth + 1, limit, seen)
   end
   return out
 end
 
+--- A copy of v (a string, or a table of them at any depth up to `limit`,
+-- default 1000) with the key replaced everywhere; v itself without a key.
+function M.value(v, key, limit)
+  if not key or key == "" then return v end
+  return redact_value(v, key, 0, limit or 1000)
+end
+
+-- Header values a custom transport gives may be lists: a few levels.
+local HEADER_DEPTH = 4
+
 --- A copy of a header table with the key replaced in names and values.
 function M.headers(headers, key)
   if type(headers) ~= "table" or not key then return headers end
-  return redact_value(headers, key, 0)
+  return redact_value(headers, key, 0, HEADER_DEPTH)
 end
 
 -- Header names that carry a credential, whatever the provider.
@@ -91,7 +102,7 @@ function M.printable_headers(headers, key, auth_header)
     if lname and (lname == auth_header or CREDENTIAL[lname]) then
       copy[redact_text(name, key)] = REDACTED
     else
-      copy[redact_text(name, key)] = redact_value(value, key, 1)
+      copy[redact_text(name, key)] = redact_value(value, key, 1, HEADER_DEPTH)
     end
   end
   return copy

@@ -17,7 +17,7 @@ local Exit = {}
 M.Exit = Exit
 
 -- Loaded with the module (M.load): dkjson, and the module's redaction.
-local dkjson, redact_text
+local dkjson, redact_text, redact_value
 local NULL                                         -- dkjson.null, once loaded
 
 -- Loads dkjson and campaign.redact; nil and the reason when dkjson
@@ -25,7 +25,8 @@ local NULL                                         -- dkjson.null, once loaded
 function M.load()
   local ok, dk = pcall(require, "dkjson")
   if not ok then return nil, dk end
-  redact_text = require("campaign.redact").text
+  local redact = require "campaign.redact"
+  redact_text, redact_value = redact.text, redact.value
   dkjson, NULL = dk, dk.null
   return true
 end
@@ -79,14 +80,10 @@ function Out:redact(s)
   return redact_text(s, self.key)
 end
 
--- A copy of v (strings, tables of them) with redact applied to every string.
-function Out:redact_value(v, depth)
-  if type(v) == "string" then return self:redact(v) end
-  depth = depth or 0
-  if type(v) ~= "table" or depth > 1000 or not self.key then return v end
-  local copy = setmetatable({}, getmetatable(v))
-  for k, x in next, v do copy[self:redact_value(k, depth + 1)] = self:redact_value(x, depth + 1) end
-  return copy
+-- A copy of v (strings, tables of them) with the key hidden in every string.
+function Out:redact_value(v)
+  if not redact_value then return v end
+  return redact_value(v, self.key)
 end
 
 -- ---------------------------------------------------------------------------
