@@ -191,10 +191,11 @@ describe("errors", function()
     local p = io.popen([[env -u VAPI_API_KEY ]] .. LUA .. [[ -e '
       local c = require("campaign").client{provider="vapi", transport=function() error("sent") end}
       local _, err = c:create{name="x", assistantId="a", phoneNumberId="p", customers={{number="+14155551234"}}}
-      print(err.kind, err.errors[1].field, err.message)' 2>&1]])
+      print(err.kind, err.errors, err.message)' 2>&1]])
     local out = p:read("*a")
     p:close()
-    assert.are.equal("validation\tapi_key\tapi_key is missing: pass api_key to campaign.client "
+    -- The client's configuration, not the caller's fields: its own kind.
+    assert.are.equal("config\tnil\tapi_key is missing: pass api_key to campaign.client "
       .. "or set VAPI_API_KEY\n", out)
     assert.are.equal(0, #t.calls)
   end)

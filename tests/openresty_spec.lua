@@ -154,6 +154,17 @@ describe("OpenResty", function()
       assert.are.equal(0, emu:stats().requests)
     end)
 
+    it("answers 500 when the server has no key for the provider (kind config), sending nothing", function()
+      -- The test nginx passes VAPI_API_KEY only.
+      local smallest = { name = "x", audienceId = "60d0fe4f5311236168a109ca",
+        agentId = "60d0fe4f5311236168a109cb" }
+      local status, body = finish(send(need().port, "POST", "/campaigns/smallest",
+        cjson.encode(smallest)))
+      assert.are.equal(500, status, body)
+      assert.are.same({ error = "the server is not configured for this provider" }, cjson.decode(body))
+      assert.are.equal(0, emu:stats().requests)
+    end)
+
     it("answers 400, 404 and 405 for a bad body, provider or method", function()
       assert.are.equal(400, (finish(send(need().port, "POST", "/campaigns/vapi", "[1, 2"))))
       assert.are.equal(404, (finish(send(srv.port, "POST", "/campaigns/nobody", "{}"))))

@@ -7,6 +7,7 @@
 --   422  {"error": "...", "errors": [{"field": "customers[1].number", "message": "..."}]}
 --        when the fields break the provider's rules (nothing was sent)
 --   400  the body is not a JSON object;  404  unknown provider;  405  not a POST
+--   500  this server has no API key for the provider (kind "config")
 --   502  the provider refused (its status and message are in the answer)
 --   504  no answer from the provider in time ("outcome_unknown": true when the
 --        campaign may have been created all the same: look before retrying)
@@ -85,6 +86,10 @@ function M.create(opts)
     return answer(422, { error = err.message, errors = err.errors })
   end
   ngx.log(ngx.WARN, tostring(err))   -- never holds the API key
+  if err.kind == "config" then
+    -- This server's set-up (no API key), not the caller's request.
+    return answer(500, { error = "the server is not configured for this provider" })
+  end
   if err.kind == "timeout" or err.outcome_unknown then
     return answer(504, { error = err.message, outcome_unknown = err.outcome_unknown or false })
   end

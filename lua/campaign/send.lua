@@ -16,7 +16,7 @@ local concat, format = table.concat, string.format
 local raise = errors.raise
 local redact_text, redact_headers = redact.text, redact.headers
 local secrets = base.secrets
-local new_error, single_problem = base.new_error, base.single_problem
+local new_error = base.new_error
 local redacted_headers, wire_headers, refuse_blocking = base.redacted_headers, base.wire_headers,
   base.refuse_blocking
 local curl_request = base.curl_request
@@ -283,8 +283,10 @@ function methods:_settings(op, opts, extra)
   return set
 end
 
+-- No key: the client's configuration, not the caller's fields (kind
+-- "config"; nothing was sent).
 function methods:_missing_key(op)
-  return single_problem(self, op, "api_key", "is missing: pass api_key to "
+  return new_error(self, op, "config", "api_key is missing: pass api_key to "
     .. "campaign.client or set " .. providers[self.provider].env)
 end
 
