@@ -50,7 +50,7 @@ describe("wrong use raises at the caller's line", function()
     assert.are.equal(at(line, "campaign vapi create_many: concurrency must be a positive integer"),
       e)
     line, e = where(), raised(function() c:update_many({ 5 }) end)
-    assert.are.equal(at(line, "campaign vapi update_many: item 1 must be {id, fields}"), e)
+    assert.are.equal(at(line, "campaign vapi update_many: item 1 must be {id, fields} (got number)"), e)
   end)
 
   it("in campaign.client and its options", function()

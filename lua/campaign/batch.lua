@@ -7,8 +7,8 @@ local core = require "campaign.core"
 local base = require "campaign.class"
 local errors = require "campaign.errors"
 
-local type, pairs, ipairs, pcall, error, setmetatable = type, pairs, ipairs, pcall, error,
-  setmetatable
+local type, pairs, ipairs, next, tostring, pcall, error, setmetatable = type, pairs, ipairs,
+  next, tostring, pcall, error, setmetatable
 local floor, min, max = math.floor, math.min, math.max
 local format = string.format
 local core_interrupted = core.interrupted
@@ -261,21 +261,44 @@ local function batch_options(self, op, items, opts)
   return set, concurrency, opts.on_progress
 end
 
+-- The list of a batch is a sequence 1..n: {a = fields} or a list with a
+-- hole would be silently short.
+local function check_sequence(self, op, items)
+  local n = #items
+  for k in next, items do
+    if type(k) ~= "number" or k < 1 or k > n or k ~= floor(k) then
+      raise(format("campaign %s %s_many: the list must be a sequence (items 1 to n): it has "
+        .. "the key %s", self.provider, op, type(k) == "string" and format("%q", k)
+        or tostring(k)))
+    end
+  end
+end
+
+-- The request of item i, or the error that stops it; raises for an item
+-- that is not one at all, naming its place.
+local function item_request(self, op, i, item)
+  if op == "update" then
+    local fields = type(item) == "table" and (item[2] or item.fields)
+    if type(item) ~= "table" or fields == nil then
+      raise(format("campaign %s update_many: item %d must be {id, fields}%s", self.provider, i,
+        type(item) == "table" and " (it has no fields)" or format(" (got %s)", type(item))))
+    end
+    return self:prepare("update", fields, item[1] or item.id)
+  end
+  if type(item) ~= "table" then
+    raise(format("campaign %s %s_many: item %d must be a table of fields (got %s)",
+      self.provider, op, i, type(item)))
+  end
+  return self:prepare(op, item)
+end
+
 local function many(self, op, items, opts)
   local set, concurrency, on_progress = batch_options(self, op, items, opts)
+  check_sequence(self, op, items)
   local requests, results = {}, {}
   local missing_key = not secrets[self]
   for i = 1, #items do
-    local item = items[i]
-    local req, err
-    if op == "update" then
-      if type(item) ~= "table" then
-        raise(format("campaign %s update_many: item %d must be {id, fields}", self.provider, i))
-      end
-      req, err = self:prepare("update", item[2] or item.fields, item[1] or item.id)
-    else
-      req, err = self:prepare(op, item)
-    end
+    local req, err = item_request(self, op, i, items[i])
     if req and missing_key then req, err = nil, self:_missing_key(op) end
     requests[i] = req or false
     results[i] = err
@@ -287,9 +310,15 @@ end
 -- `list` holds the fields of each campaign; `opts.concurrency` (default 8),
 -- `opts.on_progress(done, total, info)`. Returns the results in input order:
 -- each the body, or the error table (see campaign.is_error).
-function methods:create_many(list, opts) return many(self, "create", list, opts) end
+function methods:create_many(list, opts)
+  base.check_self(self, "create_many")
+  return many(self, "create", list, opts)
+end
 
 --- Updates many campaigns at once: `list` holds `{id, fields}` pairs.
-function methods:update_many(list, opts) return many(self, "update", list, opts) end
+function methods:update_many(list, opts)
+  base.check_self(self, "update_many")
+  return many(self, "update", list, opts)
+end
 
 return methods

@@ -32,6 +32,15 @@ Client.__tostring = function(c)
 end
 M.Client = Client
 
+--- Raises unless self is a client: `c.create(fields)` (a dot for a colon)
+-- passes the fields as self.
+function M.check_self(self, method)
+  if getmetatable(self) ~= Client then
+    raise(format("campaign: call %s with a colon: c:%s(...), not c.%s(...)", method, method,
+      method))
+  end
+end
+
 function M.new_error(client, op, kind, message, extra)
   return errors.new(client and client.provider, op, kind, message, extra)
 end

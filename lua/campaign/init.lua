@@ -16,7 +16,7 @@ local M = { _VERSION = "0.1.0" }
 local type, pairs = type, pairs
 local format = string.format
 local raise = errors.raise
-local new_error = base.new_error
+local new_error, check_self = base.new_error, base.check_self
 
 local Client = base.Client
 for _, part in ipairs { "campaign.request", "campaign.send", "campaign.batch" } do
@@ -29,24 +29,46 @@ M.providers = options.provider_names
 M.Error = errors.Error
 
 --- Creates a campaign. @return body | nil, err
-function Client:create(fields, opts) return self:_call("create", fields, nil, opts) end
+function Client:create(fields, opts)
+  check_self(self, "create")
+  return self:_call("create", fields, nil, opts)
+end
 --- Updates a campaign (PATCH or PUT, as the provider defines).
-function Client:update(id, fields, opts) return self:_call("update", fields, id, opts) end
+function Client:update(id, fields, opts)
+  check_self(self, "update")
+  return self:_call("update", fields, id, opts)
+end
 --- Reads one campaign.
-function Client:get(id, opts) return self:_call("get", nil, id, opts) end
+function Client:get(id, opts)
+  check_self(self, "get")
+  return self:_call("get", nil, id, opts)
+end
 --- Lists campaigns; `query` holds the provider's filters.
-function Client:list(query, opts) return self:_call("list", query, nil, opts) end
+function Client:list(query, opts)
+  check_self(self, "list")
+  return self:_call("list", query, nil, opts)
+end
 --- Deletes a campaign.
-function Client:delete(id, opts) return self:_call("delete", nil, id, opts) end
+function Client:delete(id, opts)
+  check_self(self, "delete")
+  return self:_call("delete", nil, id, opts)
+end
 --- Starts (or resumes) a campaign, where the provider has such a call.
-function Client:start(id, opts) return self:_call("start", nil, id, opts) end
+function Client:start(id, opts)
+  check_self(self, "start")
+  return self:_call("start", nil, id, opts)
+end
 --- Stops, pauses or cancels a campaign, whichever the provider has.
-function Client:stop(id, opts) return self:_call("stop", nil, id, opts) end
+function Client:stop(id, opts)
+  check_self(self, "stop")
+  return self:_call("stop", nil, id, opts)
+end
 --- Attaches an agent to a campaign (Atlas): POST /agent/{campaignId} with an
 -- inline configuration, or POST /agent/new/{campaignId} (template-driven)
 -- with `opts.template = true`. `fields` (default `{}`) is sent as given: the
 -- bodies are not published, so only JSON-ability is checked.
 function Client:attach_agent(campaign_id, fields, opts)
+  check_self(self, "attach_agent")
   local template = type(opts) == "table" and opts.template
   if template ~= nil and type(template) ~= "boolean" then
     raise(format("campaign %s attach_agent: call option template must be true or false",
@@ -70,6 +92,7 @@ end
 
 --- Closes the client's HTTP handle (also done by the garbage collector).
 function Client:close()
+  check_self(self, "close")
   if self._http then self._http:close() end
 end
 

@@ -1,0 +1,91 @@
+-- The places a new user stopped and had to guess: each answers with what to
+-- do. (More of them in the specs of each part: this file gathers those of
+-- the API's shape.)
+local campaign = require "campaign"
+local fixtures = require "helpers.fixtures"
+
+local KEY = "first-day-test-key"
+
+local function raised(fn)
+  local ok, e = pcall(fn)
+  assert.is_false(ok, "no error was raised")
+  return tostring(e)
+end
+
+describe("a method called with a dot instead of a colon", function()
+  local c = campaign.client { provider = "vapi", api_key = KEY }
+
+  it("says so, for every method", function()
+    local calls = {
+      create = function() return c.create(fixtures.vapi()) end,
+      update = function() return c.update("id-1", { name = "x" }) end,
+      get = function() return c.get("id-1") end,
+      list = function() return c.list({}) end,
+      delete = function() return c.delete("id-1") end,
+      start = function() return c.start("id-1") end,
+      stop = function() return c.stop("id-1") end,
+      attach_agent = function() return c.attach_agent("id-1") end,
+      create_many = function() return c.create_many({ fixtures.vapi() }) end,
+      update_many = function() return c.update_many({ { "id-1", { name = "x" } } }) end,
+      close = function() return c.close() end,
+    }
+    for method, call in pairs(calls) do
+      local e = raised(call)
+      assert.truthy(e:find(("campaign: call %s with a colon: c:%s(...), not c.%s(...)")
+        :format(method, method, method), 1, true), method .. ": " .. e)
+    end
+  end)
+
+  it("and with the colon it works as before", function()
+    local t = {}
+    local d = campaign.client { provider = "vapi", api_key = KEY, transport = function(req)
+      t[#t + 1] = req
+      return { status = 200, headers = {}, body = '{"id":"id-1"}' }
+    end }
+    assert.are.same({ id = "id-1" }, (d:get("id-1")))
+    assert.are.equal(1, #t)
+  end)
+end)
+
+describe("batch lists and items", function()
+  local c = campaign.client { provider = "vapi", api_key = KEY,
+    transport = function() return { status = 201, headers = {}, body = '{"id":"x"}' } end }
+
+  it("a list that is not a sequence is refused, not read as empty", function()
+    assert.truthy(raised(function() c:create_many({ a = fixtures.vapi() }) end):find(
+      'campaign vapi create_many: the list must be a sequence (items 1 to n): it has the key "a"',
+      1, true))
+    assert.truthy(raised(function() c:create_many({ fixtures.vapi(), [3] = fixtures.vapi() }) end)
+      :find("it has the key 3", 1, true))
+  end)
+
+  it("an item that is not a table, or an update without fields, is named by its place", function()
+    assert.truthy(raised(function() c:create_many({ fixtures.vapi(), "oops" }) end):find(
+      "campaign vapi create_many: item 2 must be a table of fields (got string)", 1, true))
+    assert.truthy(raised(function() c:update_many({ { "id-1", { name = "x" } }, { "id-2" } }) end)
+      :find("campaign vapi update_many: item 2 must be {id, fields} (it has no fields)", 1, true))
+    assert.truthy(raised(function() c:update_many({ "id-1" }) end):find(
+      "campaign vapi update_many: item 1 must be {id, fields} (got string)", 1, true))
+  end)
+
+  it("good lists still run: an empty list too", function()
+    assert.are.same({}, c:create_many({}))
+    local results = c:create_many({ fixtures.vapi(), fixtures.vapi() })
+    assert.are.same({ { id = "x" }, { id = "x" } }, results)
+  end)
+end)
+
+describe("no API key", function()
+  it("is an error of its own kind, config, which says where the key goes", function()
+    -- An empty api_key is no key (the environment is not read then).
+    local c = campaign.client { provider = "smallest", api_key = "",
+      transport = function() error("nothing may be sent") end }
+    local body, err = c:create(fixtures.smallest())
+    assert.is_nil(body)
+    assert.are.equal("config", err.kind)
+    assert.are.equal("api_key is missing: pass api_key to campaign.client or set SMALLEST_API_KEY",
+      err.message)
+    local results = c:create_many({ fixtures.smallest() })
+    assert.are.equal("config", results[1].kind)
+  end)
+end)
