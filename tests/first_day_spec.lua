@@ -89,3 +89,72 @@ describe("no API key", function()
     assert.are.equal("config", results[1].kind)
   end)
 end)
+
+describe("numbers in the provider's answers", function()
+  -- lua-cjson reads every number as a float under Lua 5.3+.
+  local body = '{"id": 1, "data": {"counts": [2, 2.5, -3, 1e300], "n": 9007199254740991}, '
+    .. '"x": 9007199254740992}'
+  local c = campaign.client { provider = "autocalls", api_key = KEY,
+    transport = function() return { status = 200, headers = {}, body = body } end }
+
+  it("integral values in the exact range come back as integers, at any depth", function()
+    local got = campaign.assert(c:list())
+    assert.are.equal(1, got.id)
+    assert.are.equal(2, got.data.counts[1])
+    assert.are.equal(2.5, got.data.counts[2])
+    assert.are.equal(9007199254740991, got.data.n)
+    if math.type then
+      assert.are.equal("integer", math.type(got.id))
+      assert.are.equal("integer", math.type(got.data.counts[1]))
+      assert.are.equal("integer", math.type(got.data.counts[3]))
+      assert.are.equal("integer", math.type(got.data.n))
+      assert.are.equal("float", math.type(got.data.counts[2]))
+      -- Past 2^53 a double is not an exact integer: it stays as read.
+      assert.are.equal("float", math.type(got.x))
+      assert.are.equal("float", math.type(got.data.counts[4]))
+      assert.are.equal("1", tostring(got.id))
+    end
+  end)
+
+  it("an id from an answer makes the URL of the next call", function()
+    local urls = {}
+    local d = campaign.client { provider = "autocalls", api_key = KEY, transport = function(req)
+      urls[#urls + 1] = req.url
+      return { status = 200, headers = {}, body = '[{"id": 7}]' }
+    end }
+    local listed = campaign.assert(d:list())
+    campaign.assert(d:delete(listed[1].id))
+    assert.truthy(urls[2]:find("/user/campaign/7$"), urls[2])
+  end)
+end)
+
+describe("<PROVIDER>_BASE_URL", function()
+  local proc = require "helpers.proc"
+  local rawserver = require "helpers.rawserver"
+
+  it("is the default base URL of the library and the command-line tool; an option wins", function()
+    local srv = rawserver.start("canned", { status = 200, body = '{"id":"c-1"}' })
+    local script = proc.tmpdir() .. "/base_url.lua"
+    proc.write_file(script, [[
+      local campaign = require "campaign"
+      local c = campaign.client { provider = "vapi", api_key = "first-day-test-key" }
+      print(c.base_url)
+      print(assert(c:get("c-1")).id)
+      print(campaign.client { provider = "vapi", api_key = "first-day-test-key",
+        base_url = "https://example.invalid/v" }.base_url)
+    ]])
+    local code, out = proc.sh(("VAPI_BASE_URL=%s/vapi %s %s 2>&1"):format(
+      proc.shquote(srv.url), proc.LUA, proc.shquote(script)))
+    assert.are.equal(0, code, out)
+    assert.are.equal(srv.url .. "/vapi\nc-1\nhttps://example.invalid/v\n", out)
+    local cli = require("helpers.cli").new("lua-campaign-first-day")
+    local r = cli:run({ "get", "--provider", "vapi", "--id", "c-1" },
+      { env = { VAPI_API_KEY = "first-day-test-key", VAPI_BASE_URL = srv.url .. "/vapi" } })
+    cli:close()
+    assert.are.equal(0, r.code, r.err)
+    local paths = {}
+    for _, req in ipairs(srv:requests()) do paths[#paths + 1] = req.method .. " " .. req.path end
+    srv:stop()
+    assert.are.same({ "GET /vapi/v2/campaign/c-1", "GET /vapi/v2/campaign/c-1" }, paths)
+  end)
+end)

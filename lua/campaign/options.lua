@@ -181,8 +181,14 @@ end
 
 -- The base URL without its last "/", and whether it must be reached
 -- directly (plain http to a loopback host: never through a proxy).
-local function base_url(opts, provider)
-  local url = opts.base_url or provider.base_url
+local function base_url(opts, name, provider)
+  local url = opts.base_url
+  if url == nil then
+    -- <PROVIDER>_BASE_URL (VAPI_BASE_URL, ...): beside the key variable.
+    url = os.getenv(name:upper() .. "_BASE_URL")
+    if url == "" then url = nil end
+  end
+  url = url or provider.base_url
   if type(url) ~= "string" then raise("campaign.client: base_url must be a string") end
   local base_text, url_err = core.url(url, "")
   if not base_text then raise("campaign.client: " .. url_err) end
@@ -315,7 +321,7 @@ function M.make(opts, class, version)
   local rate = rate_option(opts.rate_limit, provider)
   local dict = opts.shared_dict ~= nil and shared_dict_option(opts.shared_dict)
   local key = api_key(opts, provider)
-  local base_text, direct = base_url(opts, provider)
+  local base_text, direct = base_url(opts, name, provider)
   local ops = operations(opts, name, provider, base_text)
   local user_agent = opts.user_agent or ("lua-campaign/" .. version)
   local headers = request_headers(opts, provider, key, user_agent)

@@ -9,8 +9,8 @@ local errors = require "campaign.errors"
 local redact = require "campaign.redact"
 local cjson = require("cjson").new()
 
-local type, pairs, ipairs, tostring, tonumber, pcall = type, pairs, ipairs, tostring, tonumber,
-  pcall
+local type, pairs, ipairs, next, tostring, tonumber, pcall = type, pairs, ipairs, next, tostring,
+  tonumber, pcall
 local floor, random, min = math.floor, math.random, math.min
 local concat, format = table.concat, string.format
 local raise = errors.raise
@@ -110,11 +110,30 @@ local REASONS = { [301] = "Moved Permanently", [302] = "Found", [303] = "See Oth
   [429] = "Too Many Requests", [500] = "Internal Server Error", [502] = "Bad Gateway",
   [503] = "Service Unavailable", [504] = "Gateway Timeout" }
 
+-- lua-cjson reads every number as a float under Lua 5.3+ (an Autocalls id
+-- 1 came back as 1.0, and URLs made of it read ".../1.0"): integral values
+-- within the exact range become integers again, at any depth.
+local tointeger, math_type = math.tointeger, math.type
+local EXACT = 2 ^ 53
+local function integers(v, depth)
+  if depth > 1000 then return v end
+  for k, x in next, v do
+    if math_type(x) == "float" and x == floor(x) and x > -EXACT and x < EXACT then
+      v[k] = tointeger(x)
+    elseif type(x) == "table" then
+      integers(x, depth + 1)
+    end
+  end
+  return v
+end
+
 local function decode_body(text, decode)
   if text == nil or text == "" then return nil, true end
   local ok, value = pcall(decode or cjson.decode, text)
-  if ok then return value, true end
-  return text, false
+  if not ok then return text, false end
+  -- A decoder of the caller's own gives its values as they are.
+  if not decode and tointeger and type(value) == "table" then integers(value, 0) end
+  return value, true
 end
 
 local NON_IDEMPOTENT_OPS = { create = true, start = true }

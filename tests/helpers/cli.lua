@@ -17,8 +17,10 @@ M.ROOT = proc.ROOT:gsub("/$", "")
 M.TOOL = M.ROOT .. "/bin/campaign"
 -- Unset for every run unless given: the tool reads the key from them.
 M.KEY_VARIABLES = {}
-for _, provider in pairs(require "campaign.providers") do
+for name, provider in pairs(require "campaign.providers") do
   M.KEY_VARIABLES[#M.KEY_VARIABLES + 1] = provider.env
+  -- And its base URL: a default for the tool as well.
+  M.KEY_VARIABLES[#M.KEY_VARIABLES + 1] = name:upper() .. "_BASE_URL"
 end
 table.sort(M.KEY_VARIABLES)
 
