@@ -158,3 +158,25 @@ describe("<PROVIDER>_BASE_URL", function()
     assert.are.same({ "GET /vapi/v2/campaign/c-1", "GET /vapi/v2/campaign/c-1" }, paths)
   end)
 end)
+
+describe("names in another case, or misspelt", function()
+  it("a provider in capitals suggests the name", function()
+    local e = raised(function() campaign.client { provider = "VAPI", api_key = KEY } end)
+    assert.truthy(e:find("campaign.client: unknown provider VAPI (did you mean vapi? known: "
+      .. "atlas, autocalls, smallest, vapi)", 1, true), e)
+    e = raised(function() campaign.client { provider = "nobody", api_key = KEY } end)
+    assert.truthy(e:find("unknown provider nobody (known: atlas, autocalls, smallest, vapi)", 1,
+      true), e)
+  end)
+
+  it("a misspelt call option suggests the option", function()
+    local c = campaign.client { provider = "vapi", api_key = KEY }
+    local e = raised(function() c:create_many({}, { concurency = 4 }) end)
+    assert.truthy(e:find("campaign vapi create: unknown call option concurency (did you mean "
+      .. "concurrency? known: concurrency, connect_timeout, max_retries, max_wait, on_progress, "
+      .. "timeout)", 1, true), e)
+    e = raised(function() c:get("id-1", { Timeout = 5 }) end)
+    assert.truthy(e:find("unknown call option Timeout (did you mean timeout? known: "
+      .. "connect_timeout, max_retries, max_wait, timeout)", 1, true), e)
+  end)
+end)

@@ -136,8 +136,12 @@ local function check_options(opts)
   end
   local provider = providers[opts.provider]
   if not provider then
-    raise(format("campaign.client: unknown provider %s (known: %s)", tostring(opts.provider),
-      concat(M.provider_names(), ", ")))
+    local names = M.provider_names()
+    local hint = type(opts.provider) == "string" and core.suggest(opts.provider, names)
+    local shown = tostring(opts.provider)
+    if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
+    raise(format("campaign.client: unknown provider %s (%sknown: %s)", shown,
+      hint and format("did you mean %s? ", hint) or "", concat(names, ", ")))
   end
   check_number_option(opts, "timeout", 0.001, 86400)
   check_number_option(opts, "connect_timeout", 0.001, 86400)

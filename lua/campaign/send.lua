@@ -270,6 +270,11 @@ end
 local CALL_OPTIONS = { timeout = { 0.001, 86400 }, connect_timeout = { 0.001, 86400 },
   max_retries = { 0, 100 }, max_wait = { 0, 86400 } }
 
+-- Their names, for the messages: a batch takes two more.
+local CALL_NAMES = { "connect_timeout", "max_retries", "max_wait", "timeout" }
+local MANY_NAMES = { "concurrency", "connect_timeout", "max_retries", "max_wait", "on_progress",
+  "timeout" }
+
 local function call_hook(hook, info)
   if hook then pcall(hook, info) end
 end
@@ -282,9 +287,12 @@ function methods:_settings(op, opts, extra)
   end
   for name in pairs(opts) do
     if not CALL_OPTIONS[name] and not (extra and extra[name]) then
-      raise(format("campaign %s %s: unknown call option %s (known: connect_timeout, "
-        .. "max_retries, max_wait, timeout%s)", self.provider, op, tostring(name),
-        extra and ", concurrency, on_progress" or ""))
+      local known = extra and MANY_NAMES or CALL_NAMES
+      local hint = type(name) == "string" and core.suggest(name, known)
+      local shown = tostring(name)
+      if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
+      raise(format("campaign %s %s: unknown call option %s (%sknown: %s)", self.provider, op,
+        shown, hint and format("did you mean %s? ", hint) or "", concat(known, ", ")))
     end
   end
   local set = { timeout = opts.timeout, connect_timeout = opts.connect_timeout,
