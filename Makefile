@@ -79,9 +79,12 @@ valgrind: deps
 
 # The Lua API reference from the LDoc comments in lua/ (config.ld), into
 # build/doc/index.html.
+# ldoc under lua5.1, for which Debian packages lua-markdown (lua-any
+# would pick 5.2, and LDoc would fall back to plain text).
 doc:
 	@$(call need,ldoc,lua-ldoc)
-	ldoc -q .
+	@$(call need,lua5.1,lua5.1)
+	lua5.1 $$(command -v ldoc) -q .
 
 # Lua under luacheck (.luacheckrc), C under cppcheck; -Wall -Wextra -Werror
 # is part of every build.

@@ -24,41 +24,69 @@ for _, part in ipairs { "campaign.request", "campaign.send", "campaign.batch" } 
 end
 
 --- Provider names, sorted.
+-- @function providers
+-- @treturn {string,...} e.g. `{"atlas", "autocalls", "smallest", "vapi"}`
 M.providers = options.provider_names
 
+--- The metatable of every error table (`nil, err` answers).
 M.Error = errors.Error
 
---- Creates a campaign. @return body | nil, err
+--- The client of one provider.
+-- @type Client
+
+--- Creates a campaign.
+-- @tparam table fields the provider's create fields
+-- @tparam[opt] table opts call options: timeout, connect_timeout, max_retries, max_wait
+-- @treturn table the provider's answer, or nil and the error table
 function Client:create(fields, opts)
   check_self(self, "create")
   return self:_call("create", fields, nil, opts)
 end
 --- Updates a campaign (PATCH or PUT, as the provider defines).
+-- @tparam string|number id the campaign
+-- @tparam table fields the fields to change
+-- @tparam[opt] table opts call options
+-- @treturn table the provider's answer, or nil and the error table
 function Client:update(id, fields, opts)
   check_self(self, "update")
   return self:_call("update", fields, id, opts)
 end
 --- Reads one campaign.
+-- @tparam string|number id the campaign
+-- @tparam[opt] table opts call options
+-- @treturn table the campaign, or nil and the error table
 function Client:get(id, opts)
   check_self(self, "get")
   return self:_call("get", nil, id, opts)
 end
---- Lists campaigns; `query` holds the provider's filters.
+--- Lists campaigns.
+-- @tparam[opt] table query the provider's documented filters, checked like fields
+-- @tparam[opt] table opts call options
+-- @treturn table the provider's answer (a page, or every campaign), or nil and the error
 function Client:list(query, opts)
   check_self(self, "list")
   return self:_call("list", query, nil, opts)
 end
 --- Deletes a campaign.
+-- @tparam string|number id the campaign
+-- @tparam[opt] table opts call options
+-- @treturn table the provider's answer, or nil and the error table
 function Client:delete(id, opts)
   check_self(self, "delete")
   return self:_call("delete", nil, id, opts)
 end
 --- Starts (or resumes) a campaign, where the provider has such a call.
+-- @tparam string|number id the campaign
+-- @tparam[opt] table opts call options
+-- @treturn table the provider's answer, or nil and the error table
 function Client:start(id, opts)
   check_self(self, "start")
   return self:_call("start", nil, id, opts)
 end
 --- Stops, pauses or cancels a campaign, whichever the provider has.
+-- @tparam string|number id the campaign
+-- @tparam[opt] table opts call options
+-- @treturn table the provider's answer, or nil and the error table
 function Client:stop(id, opts)
   check_self(self, "stop")
   return self:_call("stop", nil, id, opts)
@@ -67,6 +95,10 @@ end
 -- inline configuration, or POST /agent/new/{campaignId} (template-driven)
 -- with `opts.template = true`. `fields` (default `{}`) is sent as given: the
 -- bodies are not published, so only JSON-ability is checked.
+-- @tparam string campaign_id the campaign
+-- @tparam[opt] table fields the agent's configuration (default `{}`)
+-- @tparam[opt] table opts call options, and `template = true`
+-- @treturn table the provider's answer, or nil and the error table
 function Client:attach_agent(campaign_id, fields, opts)
   check_self(self, "attach_agent")
   local template = type(opts) == "table" and opts.template
@@ -90,31 +122,74 @@ function Client:attach_agent(campaign_id, fields, opts)
   return self:_call(op, fields, campaign_id, call_opts)
 end
 
+--- Builds the request an operation would send, without sending it.
+-- @function Client:prepare
+-- @tparam string op "create", "update", "get", "list", "delete", "start", "stop"
+-- @tparam[opt] table fields the fields (or the query of list)
+-- @tparam[opt] string|number id the campaign, for the operations on one
+-- @treturn table `{method, url, headers, body}` (`tostring` hides the key), or nil and
+-- the error table
+
+--- Creates many campaigns at once through curl's multi interface, at the
+-- client's pace.
+-- @function Client:create_many
+-- @tparam {table,...} list the fields of each campaign
+-- @tparam[opt] table opts `concurrency` (8), `on_progress(done, total, info)` (return
+-- false to cancel), and the call options
+-- @treturn {table,...} a result per item, in input order: the body or the error table
+
+--- Updates many campaigns at once.
+-- @function Client:update_many
+-- @tparam {table,...} list `{id, fields}` pairs
+-- @tparam[opt] table opts as for create_many
+-- @treturn {table,...} a result per item, in input order
+
 --- Closes the client's HTTP handle (also done by the garbage collector).
 function Client:close()
   check_self(self, "close")
   if self._http then self._http:close() end
 end
 
---- Makes a client for one provider. Raises on wrong options.
+--- Making clients, one-shot calls, errors.
+-- @section functions
+
+--- Makes a client for one provider (see the README for every option).
+-- @tparam table opts `provider` (required), `api_key`, `base_url`, `rate_limit`, ...
+-- @treturn Client
 function M.client(opts)
   return options.make(opts, Client, M._VERSION)
 end
 
 --- True when `value` is an error table of this module.
+-- @function is_error
+-- @param value anything
+-- @treturn boolean
 M.is_error = errors.is_error
 
 --- `campaign.assert(c:get(id))`: like assert on every Lua (PUC Lua 5.1's
 -- takes only a string message): the values when the first is true, else
 -- raises the error's one line at the caller's line.
+-- @function assert
+-- @param v a first answer
+-- @param[opt] err the error table (or a message)
+-- @return v and what follows it
 M.assert = errors.assert
 
 --- One-shot create: `campaign.client(opts):create(fields)`.
+-- @tparam table opts client options
+-- @tparam table fields the create fields
+-- @tparam[opt] table call_opts call options
+-- @treturn table the provider's answer, or nil and the error table
 function M.create(opts, fields, call_opts)
   return M.client(opts):create(fields, call_opts)
 end
 
 --- One-shot update: `campaign.client(opts):update(id, fields)`.
+-- @tparam table opts client options
+-- @tparam string|number id the campaign
+-- @tparam table fields the fields to change
+-- @tparam[opt] table call_opts call options
+-- @treturn table the provider's answer, or nil and the error table
 function M.update(opts, id, fields, call_opts)
   return M.client(opts):update(id, fields, call_opts)
 end
