@@ -180,3 +180,21 @@ describe("names in another case, or misspelt", function()
       .. "connect_timeout, max_retries, max_wait, timeout)", 1, true), e)
   end)
 end)
+
+describe("err.op", function()
+  it("names the method called: attach_agent, with or without template", function()
+    local c = campaign.client { provider = "atlas", api_key = KEY, transport = function()
+      return { status = 404, headers = {}, body = '{"message":"no such campaign"}' }
+    end }
+    for _, opts in ipairs { {}, { template = true } } do
+      local body, err = c:attach_agent("c-1", {}, opts)
+      assert.is_nil(body)
+      assert.are.equal("attach_agent", err.op)
+      assert.truthy(tostring(err):find("^campaign atlas attach_agent: HTTP 404"), tostring(err))
+    end
+    local v = campaign.client { provider = "vapi", api_key = KEY }
+    local _, err = v:attach_agent("c-1", {}, { template = true })
+    assert.are.equal("unsupported", err.kind)
+    assert.are.equal("attach_agent", err.op)
+  end)
+end)

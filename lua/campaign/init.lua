@@ -108,7 +108,7 @@ function Client:attach_agent(campaign_id, fields, opts)
   end
   local op = template and "attach_agent_template" or "attach_agent"
   if not self._ops[op] then
-    return nil, new_error(self, op, "unsupported",
+    return nil, new_error(self, "attach_agent", "unsupported",
       format("%s has no call to attach an agent to a campaign", self.provider))
   end
   if fields == nil then fields = {} end
@@ -119,7 +119,10 @@ function Client:attach_agent(campaign_id, fields, opts)
       if k ~= "template" then call_opts[k] = v end
     end
   end
-  return self:_call(op, fields, campaign_id, call_opts)
+  local body, err = self:_call(op, fields, campaign_id, call_opts)
+  -- The route is an inner matter: the error names the method called.
+  if err then err.op = "attach_agent" end
+  return body, err
 end
 
 --- Builds the request an operation would send, without sending it.
