@@ -198,3 +198,34 @@ describe("err.op", function()
     assert.are.equal("attach_agent", err.op)
   end)
 end)
+
+describe("Atlas templates and languages in another case", function()
+  local templates = require "campaign.templates"
+
+  it("a template title matches in any case, Unicode letters included", function()
+    for _, case in ipairs {
+      { "es-US", "outbound", "outbound - español", "Outbound - ESPAÑOL" },
+      { "es-US", "inbound", "español", "Inbound - ESPAÑOL" },
+      { "tr-TR", "outbound", "SIFIRDAN OLUŞTURMAK - GIDEN", "Sıfırdan oluşturmak - Giden" },
+      { "ro-RO", "web", "șablon pentru WEB", "Șablon pentru web" },
+      { "fr-FR", "web", "MODÈLE POUR WEB", "Modèle pour web" },
+    } do
+      local row, err = templates.find(case[1], case[2], case[3])
+      assert.truthy(row, tostring(err))
+      assert.are.equal(case[4], row.title)
+    end
+    -- Other letters still differ.
+    assert.is_nil((templates.find("es-US", "outbound", "outbound - espanol")))
+  end)
+
+  it("a language code in another case suggests the catalog's", function()
+    local c = campaign.client { provider = "atlas", api_key = KEY }
+    local _, err = c:prepare("create", { name = "x", channel = "outbound", language = "en-us" })
+    local found
+    for _, p in ipairs(err.errors) do
+      if p.field == "language" then found = p.message end
+    end
+    assert.truthy(found and found:find('unknown language "en-us" (did you mean "en-US"? codes '
+      .. 'are case-sensitive)', 1, true), tostring(found))
+  end)
+end)

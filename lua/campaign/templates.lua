@@ -126,8 +126,16 @@ end
 
 local function check_language(language)
   if LANGUAGE_NAMES[language] then return true end
-  return nil, format("unknown language %s: the catalog has %s", shown(language),
-    quoted(language_codes()))
+  -- "en-us" for "en-US": the codes are written as the catalog writes them.
+  local same_but_case
+  if type(language) == "string" then
+    for _, code in ipairs(language_codes()) do
+      if code:lower() == language:lower() then same_but_case = code end
+    end
+  end
+  return nil, format("unknown language %s%s: the catalog has %s", shown(language),
+    same_but_case and format(" (did you mean %q? codes are case-sensitive)", same_but_case)
+      or "", quoted(language_codes()))
 end
 
 local function check_channel(channel)
@@ -136,11 +144,38 @@ local function check_channel(channel)
     quoted(templates.CHANNELS))
 end
 
--- Titles match ignoring ASCII case and the en dash the catalog sometimes
--- uses for "-"; a title also matches by the part after its channel prefix
--- ("Real Estate" for "Voice Bubble – Real Estate").
+-- Lower case of the two-byte UTF-8 letters of the catalog's languages
+-- (Latin-1, Latin Extended-A, the Romanian comma letters, Greek, Cyrillic);
+-- Turkish dotted and dotless i both read as "i".
+local function fold_code_point(cp)
+  if cp == 0x130 or cp == 0x131 then return 0x69 end
+  if (cp >= 0xC0 and cp <= 0xDE and cp ~= 0xD7) or (cp >= 0x391 and cp <= 0x3A9)
+    or (cp >= 0x410 and cp <= 0x42F) then
+    return cp + 0x20
+  end
+  if cp >= 0x400 and cp <= 0x40F then return cp + 0x50 end
+  if cp == 0x178 then return 0xFF end
+  local even_upper = (cp >= 0x100 and cp <= 0x137) or (cp >= 0x14A and cp <= 0x177)
+    or (cp >= 0x218 and cp <= 0x21F)
+  local odd_upper = (cp >= 0x139 and cp <= 0x148) or (cp >= 0x179 and cp <= 0x17E)
+  if (even_upper and cp % 2 == 0) or (odd_upper and cp % 2 == 1) then return cp + 1 end
+  return cp
+end
+
+local function fold_letter(c)
+  local b1, b2 = c:byte(1, 2)
+  local cp = fold_code_point((b1 - 0xC0) * 64 + (b2 - 0x80))
+  if cp < 0x80 then return string.char(cp) end
+  return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64)
+end
+
+-- Titles match ignoring case (Unicode letters too: "español" is
+-- "ESPAÑOL") and the en dash the catalog sometimes uses for "-"; a title
+-- also matches by the part after its channel prefix ("Real Estate" for
+-- "Voice Bubble – Real Estate").
 local function simple(s)
-  return (s:gsub("\226\128\147", "-"):lower():gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""))
+  s = s:gsub("\226\128\147", "-"):lower():gsub("[\194-\223][\128-\191]", fold_letter)
+  return (s:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""))
 end
 
 local function title_matches(title, wanted)
