@@ -92,7 +92,8 @@ describe("campaign.cli, in-process", function()
         .. "                        or $ATLAS_API_KEY\n", 1, true), r.out)
       assert.truthy(r.out:find("\n                        (default: smallest 10, others learned from "
         .. "429s; 0: none)\n", 1, true), r.out)
-      local last = "\n70 the tool cannot run (module not found, internal error).\n"
+      local last = "\n64 usage error; 70 the tool cannot run (module not found, internal error);\n"
+        .. "130 interrupted (Ctrl-C).\n"
       assert.are.equal(last, r.out:sub(-#last))
       assert.is_nil(r.out:find("${", 1, true), r.out)
       assert.are.equal(r.out, run({ "create", "-h" }).out)
@@ -237,6 +238,28 @@ describe("campaign.cli, in-process", function()
       assert.are.equal(1, r.code)
       assert.are.equal(404, json_of(r).error.status)
       assert.are.equal("campaign vapi get: HTTP 404 Not Found: Campaign not found\n", r.err)
+    end)
+
+    it("an operation the provider does not have: exit 3, nothing sent", function()
+      emu:set_keys({ smallest = KEY })
+      local vars = { vars = { SMALLEST_API_KEY = KEY } }
+      local base = emu:url("smallest")
+      local r = run({ "update", "--provider", "smallest", "--base-url", base, "--id", "60d0fe4f5311236168a109ca",
+        file("u.json", { name = "x" }) }, vars)
+      assert.are.equal(3, r.code, r.err)
+      assert.are.equal("unsupported", json_of(r).error.kind)
+      -- A batch, --check: the same code.
+      local pairs_file = file("pairs.json", { { id = "60d0fe4f5311236168a109ca", fields = { name = "x" } } })
+      r = run({ "update", "--provider", "smallest", "--base-url", base, pairs_file }, vars)
+      assert.are.equal(3, r.code, r.err)
+      assert.are.equal("unsupported", json_of(r)[1].error.kind)
+      r = run({ "update", "--provider", "smallest", "--check", pairs_file }, vars)
+      assert.are.equal(3, r.code, r.err)
+      assert.are.equal(0, emu:stats().requests)
+      -- Beside a provider error, the provider error's 1.
+      local output = require "campaign.cli.output"
+      assert.are.equal(1, output.worse(3, 1))
+      assert.are.equal(3, output.worse(2, 3))
     end)
 
     it("a batch told it was interrupted: every result printed, exit 130", function()

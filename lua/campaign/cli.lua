@@ -71,8 +71,10 @@ in input order, with {"error": {...}} in place of each item that failed);
 messages on standard error.
 
 Exit status: 0 success; 1 provider or network error (http, transport,
-timeout, decode, unsupported); 2 invalid input (validation); 64 usage error;
-70 the tool cannot run (module not found, internal error).
+timeout, decode); 2 invalid input (validation); 3 the provider has no such
+operation (unsupported: update on smallest, attach-agent but on atlas);
+64 usage error; 70 the tool cannot run (module not found, internal error);
+130 interrupted (Ctrl-C).
 ]]
 
 local WIDTH = 78
@@ -409,7 +411,7 @@ end
 -- terminal, for the progress bar; by default, false unless stderr is
 -- io.stderr and a terminal).
 -- @return the exit status: 0 success, 1 provider error, 2 invalid input,
--- 64 usage error, 70 internal error, 130 interrupted
+-- 3 unsupported operation, 64 usage error, 70 internal error, 130 interrupted
 function M.main(argv, env)
   local out = output.new(env)
   local ok, result = xpcall(function() return run(out, argv or {}) end, function(e)

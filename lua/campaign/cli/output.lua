@@ -9,7 +9,8 @@ local floor = math.floor
 local M = {}
 
 M.PROGRAM = "campaign"
-M.EXIT = { OK = 0, PROVIDER = 1, INVALID = 2, USAGE = 64, SOFTWARE = 70, INTERRUPTED = 130 }
+M.EXIT = { OK = 0, PROVIDER = 1, INVALID = 2, UNSUPPORTED = 3, USAGE = 64, SOFTWARE = 70,
+  INTERRUPTED = 130 }
 local EXIT, PROGRAM = M.EXIT, M.PROGRAM
 
 -- Raised (as a table with this metatable) to end the run with a code.
@@ -250,13 +251,17 @@ function M.error_object(err)
 end
 
 function M.exit_code_of(err)
-  return err.kind == "validation" and EXIT.INVALID or EXIT.PROVIDER
+  if err.kind == "validation" then return EXIT.INVALID end
+  if err.kind == "unsupported" then return EXIT.UNSUPPORTED end
+  return EXIT.PROVIDER
 end
 
--- Worse of two exit codes: a provider error outranks invalid input.
+-- Worse of two exit codes: a provider error outranks an operation the
+-- provider does not have, which outranks invalid input.
 function M.worse(a, b)
-  if a == EXIT.PROVIDER or b == EXIT.PROVIDER then return EXIT.PROVIDER end
-  if a == EXIT.INVALID or b == EXIT.INVALID then return EXIT.INVALID end
+  for _, code in ipairs({ EXIT.PROVIDER, EXIT.UNSUPPORTED, EXIT.INVALID }) do
+    if a == code or b == code then return code end
+  end
   return EXIT.OK
 end
 
