@@ -179,6 +179,41 @@ describe("campaign.cli, in-process", function()
     end)
   end)
 
+  describe("--connect-timeout and --allow-http", function()
+    it("reach the client as connect_timeout and allow_http", function()
+      local campaign = require "campaign"
+      local real, given = campaign.client, nil
+      campaign.client = function(opts) given = opts; return real(opts) end
+      local ok, r = pcall(run, { "create", "--provider", "vapi", "--dry-run", "--connect-timeout", "2.5",
+        "--allow-http", "--base-url", "http://campaigns.example.com/vapi", file("c.json", VAPI) },
+        { vars = { VAPI_API_KEY = KEY } })
+      campaign.client = real
+      assert(ok, r)
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal(2.5, given.connect_timeout)
+      assert.is_true(given.allow_http)
+      assert.are.equal("http://campaigns.example.com/vapi/v2/campaign", json_of(r).url)
+    end)
+
+    it("without --allow-http, plain http to another host is refused", function()
+      local r = run({ "create", "--provider", "vapi", "--dry-run", "--base-url", "http://campaigns.example.com/vapi",
+        file("c.json", VAPI) }, { vars = { VAPI_API_KEY = KEY } })
+      assert.are.equal(64, r.code)
+      assert.truthy(r.err:find("base_url must use https", 1, true), r.err)
+    end)
+
+    it("--connect-timeout is checked like the other numbers", function()
+      for _, value in ipairs({ "0", "abc", "86401", "-1", "1e3" }) do
+        local r = run({ "list", "--provider", "vapi", "--dry-run", "--connect-timeout", value })
+        assert.are.equal(64, r.code, value)
+        assert.are.equal("campaign: --connect-timeout must be a number of seconds from 0.001 to 86400 "
+          .. "(the value given is not shown)\nTry 'campaign --help'.\n", r.err)
+      end
+      local r = run({ "list", "--provider", "vapi", "--connect-timeout=0.5", "--dry-run" })
+      assert.are.equal(0, r.code, r.err)
+    end)
+  end)
+
   describe("invalid input", function()
     it("exit 2, every problem on stderr, the error as JSON", function()
       local bad = { name = "x", assistantId = "a", phoneNumberId = "p",

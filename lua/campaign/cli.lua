@@ -50,6 +50,10 @@ ${api_key_file}
                         how many more); exit 2 if any
   --base-url URL        the provider's base URL (white-label host, proxy, test)
   --timeout SECONDS     time limit of one request (default 30)
+  --connect-timeout SECONDS
+                        time limit to connect to the provider (default 10)
+  --allow-http          allow a plain http:// base URL to any host: the key
+                        then travels unencrypted (loopback needs no option)
   --max-retries N       HTTP retries (default 2)
   --concurrency N       requests at once in a batch (default 8)
   --rate N              requests per second at most, single calls and batches
@@ -168,6 +172,7 @@ end
 local function numbers(out, o)
   return {
     timeout = args.number(out, o, "timeout", false, 0.001, 86400),
+    connect_timeout = args.number(out, o, "connect-timeout", false, 0.001, 86400),
     max_retries = args.number(out, o, "max-retries", true, 0, 100),
     concurrency = args.number(out, o, "concurrency", true, 1, 10000),
     rate = args.number(out, o, "rate", false, 0, 1000000, "a number of requests per second"),
@@ -215,6 +220,7 @@ end
 local function new_client(out, campaign, o, n)
   local ok, client = pcall(campaign.client, {
     provider = o.provider, api_key = out.key, base_url = o["base-url"], timeout = n.timeout,
+    connect_timeout = n.connect_timeout, allow_http = o["allow-http"] or nil,
     max_retries = n.max_retries, passthrough = o.passthrough or nil, legacy = o.legacy or nil,
     json_decode = output.decode_keeping_lists, max_wait = n.max_wait,
     rate_limit = n.rate == 0 and false or n.rate,
