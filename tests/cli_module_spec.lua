@@ -46,7 +46,8 @@ local function run(argv, opts)
   }
   local code = cli.main(argv, env)
   local r = { code = code, out = stdout.text(), err = stderr.text() }
-  printed[#printed + 1] = r.out
+  -- opts.body_has_key: stdout holds a success body with the key in it, on purpose.
+  if not opts.body_has_key then printed[#printed + 1] = r.out end
   printed[#printed + 1] = r.err
   return r
 end
@@ -265,6 +266,50 @@ describe("campaign.cli, in-process", function()
       assert.are.equal("In-process", body.name)
       assert.are.equal("Bearer " .. KEY, emu:last().headers.authorization)
       assert.are.same(VAPI, emu:last().json)
+    end)
+
+    it("--verbose: every request and answer on stderr, the key never shown", function()
+      local named = {}
+      for k, v in pairs(VAPI) do named[k] = v end
+      named.name = "about " .. KEY
+      local base = emu:url("vapi")
+      local r = run({ "create", "--provider", "vapi", "--base-url", base, "--verbose", file("named.json", named) },
+        { vars = { VAPI_API_KEY = KEY }, body_has_key = true })
+      assert.are.equal(0, r.code, r.err)
+      -- The answer is the caller's own: as sent; stderr hides the key everywhere.
+      assert.are.equal("about " .. KEY, json_of(r).name)
+      assert.is_nil(r.err:find(KEY, 1, true), r.err)
+      assert.is_nil(r.err:find(KEY:sub(1, 12), 1, true), r.err)
+      local request, answer = r.err:match("^(> .-\n)\n(< .-\n)\n$")
+      assert(request and answer, r.err)
+      assert.are.equal("> vapi create, attempt 1\n> POST " .. base .. "/v2/campaign\n",
+        request:match("^[^\n]*\n[^\n]*\n"))
+      assert.truthy(request:find("\n> Authorization: [REDACTED]\n", 1, true), request)
+      assert.truthy(request:find("\n> Content-Type: application/json\n", 1, true), request)
+      assert.truthy(request:find('\n>\n> {.*"name":"about %[REDACTED%]".*}\n$'), request)
+      assert.truthy(answer:find("^< vapi create, attempt 1: HTTP 201, %d+%.%d+ s\n"), answer)
+      assert.truthy(answer:find("\n< content%-type: application/json"), answer)
+      local id = emu:campaigns("vapi")[1].id
+      assert.truthy(answer:find('\n<\n< {.*"id":"' .. id:gsub("%p", "%%%0") .. '".*}\n$'), answer)
+
+      -- One block per attempt: a 503 retried, then the 404.
+      emu:fault({ provider = "vapi", status = 503 })
+      r = run({ "get", "--provider", "vapi", "--base-url", base, "--verbose", "--id", "missing" },
+        { vars = { VAPI_API_KEY = KEY } })
+      assert.are.equal(1, r.code, r.err)
+      local heads = {}
+      for line in r.err:gmatch("[^\n]+") do
+        if line:find("attempt") then heads[#heads + 1] = line:gsub("[%d.]+ s", "T s") end
+      end
+      assert.are.same({ "> vapi get, attempt 1", "< vapi get, attempt 1: HTTP 503, T s; again in T s",
+        "> vapi get, attempt 2", "< vapi get, attempt 2: HTTP 404, T s" }, heads)
+      assert.is_nil(r.err:find(KEY, 1, true), r.err)
+
+      -- Without --verbose, nothing of that.
+      r = run({ "get", "--provider", "vapi", "--base-url", base, "--id", id },
+        { vars = { VAPI_API_KEY = KEY }, body_has_key = true })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("", r.err)
     end)
 
     it("a provider error: exit 1", function()

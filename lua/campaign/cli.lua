@@ -63,6 +63,9 @@ ${api_key_file}
   --query NAME=VALUE    a filter for list; repeatable
   --passthrough         send fields this release does not know
 ${legacy}
+  --verbose             each request and each answer on standard error (every
+                        attempt: method, URL, headers, body; status, headers,
+                        body), the key hidden; no progress bar
   --no-progress         no progress bar for batches
   -h, --help            show this help
   --version             show the version
@@ -218,12 +221,14 @@ local function read_key(out, o)
 end
 
 local function new_client(out, campaign, o, n)
+  local on_request, on_response
+  if o.verbose then on_request, on_response = out:verbose_hooks() end
   local ok, client = pcall(campaign.client, {
     provider = o.provider, api_key = out.key, base_url = o["base-url"], timeout = n.timeout,
     connect_timeout = n.connect_timeout, allow_http = o["allow-http"] or nil,
     max_retries = n.max_retries, passthrough = o.passthrough or nil, legacy = o.legacy or nil,
     json_decode = output.decode_keeping_lists, max_wait = n.max_wait,
-    rate_limit = n.rate == 0 and false or n.rate,
+    rate_limit = n.rate == 0 and false or n.rate, on_request = on_request, on_response = on_response,
   })
   if ok then return client end
   -- Wrong use raises at the caller's line, which the user need not see.
@@ -342,7 +347,7 @@ local function run_batch(out, o, client, items, concurrency)
     many_items[i] = command == "create" and item.fields or { id = item.id, fields = item.fields }
   end
   local on_progress
-  if not o["no-progress"] and out.tty() then
+  if not o["no-progress"] and not o.verbose and out.tty() then
     on_progress = out:progress_bar(command == "create" and "creating" or "updating")
   end
   local core = require "campaign.core"

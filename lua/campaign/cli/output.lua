@@ -307,6 +307,68 @@ function Out:shown_request(req)
   return { method = req.method, url = req.url, headers = headers, body = body }
 end
 
+-- --verbose: each attempt's request and answer on standard error, curl
+-- style ("> " and "< " lines), one block each, from the client's
+-- on_request and on_response hooks. What they get is already redacted (the
+-- key's header reads [REDACTED], the key is hidden in URLs, headers and
+-- bodies, also escaped); it goes through Out:redact once more.
+
+-- name: value lines, sorted by name (a header with several values: joined).
+local function header_lines(headers)
+  local names, lines = {}, {}
+  for name in pairs(headers or {}) do names[#names + 1] = tostring(name) end
+  sort(names, function(a, b) return a:lower() < b:lower() end)
+  for _, name in ipairs(names) do
+    local value = headers[name]
+    if type(value) == "table" then
+      local values = {}
+      for i, v in ipairs(value) do values[i] = tostring(v) end
+      value = concat(values, ", ")
+    end
+    lines[#lines + 1] = name .. ": " .. tostring(value)
+  end
+  return lines
+end
+
+-- The block: each line of head, the headers, a blank line and the body,
+-- after mark ("> " or "< "); then an empty line.
+local function block(mark, head, headers, body)
+  local lines = {}
+  for _, line in ipairs(head) do lines[#lines + 1] = mark .. line end
+  for _, line in ipairs(header_lines(headers)) do lines[#lines + 1] = mark .. line end
+  if body and body ~= "" then
+    lines[#lines + 1] = mark:gsub("%s+$", "")
+    for line in (body:gsub("\r?\n$", "") .. "\n"):gmatch("([^\n]*)\n") do
+      lines[#lines + 1] = mark .. line:gsub("\r$", "")
+    end
+  end
+  return concat(lines, "\n") .. "\n\n"
+end
+
+-- on_request and on_response hooks that write to standard error.
+function Out:verbose_hooks()
+  local function write(text)
+    self.stderr:write(self:redact(text))
+    flush(self.stderr)
+  end
+  local function on_request(i)
+    write(block("> ", { format("%s %s, attempt %d", i.provider, i.op, i.attempt),
+      format("%s %s", i.method, i.url) }, i.headers, i.body))
+  end
+  local function on_response(i)
+    local head = format("%s %s, attempt %d: ", i.provider, i.op, i.attempt)
+    if i.status then
+      head = head .. format("HTTP %d", i.status)
+    elseif i.error then
+      head = head .. format("%s: %s", tostring(i.error.kind), tostring(i.error.message))
+    end
+    head = head .. format(", %.3f s", i.elapsed or 0)
+    if i.retry_in then head = head .. format("; again in %.1f s", i.retry_in) end
+    write(block("< ", { head }, i.headers, i.body))
+  end
+  return on_request, on_response
+end
+
 -- A progress bar on standard error, for a batch's on_progress.
 function Out:progress_bar(verb)
   local width, stderr = 30, self.stderr
