@@ -312,6 +312,70 @@ describe("campaign.cli, in-process", function()
       assert.are.equal("", r.err)
     end)
 
+    it("attach-agent: an agent for an Atlas campaign; unsupported elsewhere", function()
+      emu:set_keys({ atlas = KEY, smallest = KEY })
+      local atlas = { vars = { ATLAS_API_KEY = KEY } }
+      local base = emu:url("atlas")
+      local r = run({ "create", "--provider", "atlas", "--base-url", base, file("at.lua", [[return {
+        name = "Spring Outreach", channel = "outbound", language = "en-US",
+        Timezone = "America/New_York", StartDate = "2026-05-14", TimeWindows = { "09:00-12:00" } }]]) },
+        atlas)
+      assert.are.equal(0, r.code, r.err)
+      local id = json_of(r).RowKey
+      assert.is_string(id)
+
+      -- No FILE: {} to POST /agent/{id}.
+      r = run({ "attach-agent", "--provider", "atlas", "--base-url", base, "--id", id }, atlas)
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("", r.err)
+      assert.are.equal(id, json_of(r).campaignId)
+      assert.are.equal("POST", emu:last().method)
+      assert.are.equal("/agent/" .. id, emu:last().path)
+      assert.are.same({}, emu:last().json)
+
+      -- --template and a FILE: its fields to POST /agent/new/{id}.
+      local template = { TemplateId = "ca2cedc2-c196-40d2-be22-dfd70bb4594c" }
+      r = run({ "attach-agent", "--provider", "atlas", "--base-url", base, "--id", id, "--template",
+        file("agent.json", template) }, atlas)
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("/agent/new/" .. id, emu:last().path)
+      assert.are.same(template, emu:last().json)
+      local sent = emu:stats().requests
+
+      -- --dry-run shows the request, sends nothing.
+      r = run({ "attach-agent", "--provider", "atlas", "--id", id, "--template", "--dry-run" }, atlas)
+      assert.are.equal(0, r.code, r.err)
+      local url, tail = json_of(r).url, "/agent/new/" .. id
+      assert.truthy(url:find("^https://"), url)
+      assert.are.equal(tail, url:sub(-#tail))
+      assert.are.equal("[REDACTED]", json_of(r).headers["api-key"])
+
+      -- Other providers: the library's unsupported error, exit 3, nothing sent.
+      for _, extra in ipairs({ {}, { "--dry-run" }, { "--check" }, { "--template" } }) do
+        local argv = { "attach-agent", "--provider", "smallest", "--base-url", emu:url("smallest"), "--id",
+          "60d0fe4f5311236168a109ca" }
+        for _, a in ipairs(extra) do argv[#argv + 1] = a end
+        r = run(argv, { vars = { SMALLEST_API_KEY = KEY } })
+        assert.are.equal(3, r.code, r.err)
+        assert.are.equal("unsupported", json_of(r).error.kind)
+        assert.truthy(r.err:find("has no call to attach an agent", 1, true), r.err)
+      end
+      assert.are.equal(sent, emu:stats().requests)
+
+      -- Wrong use: exit 64 or 2, nothing sent.
+      r = run({ "attach-agent", "--provider", "atlas", "--base-url", base }, atlas)
+      assert.are.equal(64, r.code)
+      assert.truthy(r.err:find("attach-agent needs --id CAMPAIGN_ID", 1, true), r.err)
+      r = run({ "create", "--provider", "atlas", "--base-url", base, "--template", file("c.json", VAPI) }, atlas)
+      assert.are.equal(64, r.code)
+      assert.truthy(r.err:find("--template is only for attach-agent", 1, true), r.err)
+      r = run({ "attach-agent", "--provider", "atlas", "--base-url", base, "--id", id, file("l.json", { template }) },
+        atlas)
+      assert.are.equal(2, r.code)
+      assert.truthy(r.err:find("l.json: holds a list; attach-agent takes the fields of one agent", 1, true), r.err)
+      assert.are.equal(sent, emu:stats().requests)
+    end)
+
     it("a provider error: exit 1", function()
       local r = run({ "get", "--provider", "vapi", "--base-url", emu:url("vapi"), "--id", "missing" },
         { vars = { VAPI_API_KEY = KEY } })

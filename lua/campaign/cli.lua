@@ -36,6 +36,10 @@ Commands:
   delete --id ID        delete a campaign
   start --id ID         start or resume a campaign
   stop --id ID          stop, pause or cancel a campaign
+  attach-agent --id ID [FILE]
+                        attach an agent to campaign ID (atlas: a campaign
+                        cannot call without one), configured by the fields in
+                        FILE (none: {}); --template: the template-driven agent
 
 FILE is JSON, or a Lua data file that returns a table (it runs with no access
 to any global: no os, io, require); "-" reads standard input, JSON or Lua
@@ -43,7 +47,8 @@ told apart by the content.
 
 Options:
 ${provider}
-  --id ID               the campaign (update, get, delete, start, stop)
+  --id ID               the campaign (update, get, delete, start, stop,
+                        attach-agent)
 ${api_key_file}
   --dry-run             print the request(s) as JSON, key hidden; send nothing
   --check               validate only: list the problems (100 at most, then
@@ -62,6 +67,8 @@ ${api_key_file}
                         limit before it fails with the 429 (default 120)
   --query NAME=VALUE    a filter for list; repeatable
   --passthrough         send fields this release does not know
+  --template            attach-agent: the agent of the campaign's template
+                        (POST /agent/new/ID) rather than one configured inline
 ${legacy}
   --verbose             each request and each answer on standard error (every
                         attempt: method, URL, headers, body; status, headers,
@@ -76,6 +83,14 @@ user of the machine (ps, /proc) and stays in the shell's history.
 Output: JSON on standard output (the provider's answer; for a batch, a list
 in input order, with {"error": {...}} in place of each item that failed);
 messages on standard error.
+
+Examples:
+  campaign create --provider vapi spring.json
+  campaign create --provider vapi --verbose spring.json 2> trace.txt
+  campaign attach-agent --provider atlas --id ID --template
+  campaign attach-agent --provider atlas --id ID agent.json
+  campaign list --provider vapi --connect-timeout 3 --timeout 60
+  campaign list --provider vapi --allow-http --base-url http://gateway.internal:8080
 
 Exit status: 0 success; 1 provider or network error (http, transport,
 timeout, decode); 2 invalid input (validation); 3 the provider has no such
@@ -132,7 +147,7 @@ end
 -- ---------------------------------------------------------------------------
 -- The command line
 
-local COMMANDS = { "create", "update", "get", "list", "delete", "start", "stop" }
+local COMMANDS = { "create", "update", "get", "list", "delete", "start", "stop", "attach-agent" }
 local COMMAND_SET = {}
 for _, name in ipairs(COMMANDS) do COMMAND_SET[name] = true end
 local NEEDS_ID = { get = true, delete = true, start = true, stop = true }
@@ -151,8 +166,15 @@ local function check_command(out, o)
   end
   if o["dry-run"] and o.check then out:usage_error("--dry-run and --check do not go together") end
   if #o.query > 0 and command ~= "list" then out:usage_error("--query is only for list") end
-  if o.id and command ~= "update" and not NEEDS_ID[command] then
+  if o.template and command ~= "attach-agent" then
+    out:usage_error("--template is only for attach-agent")
+  end
+  if o.id and command ~= "update" and command ~= "attach-agent" and not NEEDS_ID[command] then
     out:usage_error(command .. " takes no --id")
+  end
+  if command == "attach-agent" then
+    if not o.id then out:usage_error("attach-agent needs --id CAMPAIGN_ID") end
+    if #o.files > 1 then out:usage_error("attach-agent takes at most one FILE") end
   end
   if NEEDS_ID[command] then
     if not o.id then out:usage_error(command .. " needs --id ID") end
@@ -271,8 +293,17 @@ end
 local function items_of(out, o, client, texts)
   local command = o.command
   local items, batch = {}, false
-  if command == "create" or command == "update" or command == "list" then
+  if command == "create" or command == "update" or command == "list"
+    or (command == "attach-agent" and #o.files > 0) then
     items, batch = input.read_items(out, o, command)
+  end
+  if command == "attach-agent" then
+    if batch then
+      out:invalid_input(items[1].label:gsub("%[1%]$", "") .. ": holds a list; attach-agent takes "
+        .. "the fields of one agent")
+    end
+    return { { id = o.id, fields = items[1] and items[1].fields or {}, label = items[1] and items[1].label } },
+      false
   end
   if command == "update" then input.update_pairs(out, o, items) end
   if command == "list" then
@@ -287,15 +318,31 @@ end
 -- ---------------------------------------------------------------------------
 -- Running
 
+-- attach-agent's operation in the provider's registry, with or without
+-- --template.
+local function agent_op(o)
+  return o.template and "attach_agent_template" or "attach_agent"
+end
+
 -- --check and --dry-run: prepare only.
 local function prepare_only(out, o, client, items, batch, hidden)
   local command = o.command
   local with_fields = command == "create" or command == "update" or command == "list"
+    or command == "attach-agent"
   local results, code, valid = output.list({}), EXIT.OK, 0
   for i, item in ipairs(items) do
     local fields
     if with_fields then fields = item.fields end
-    local req, err = client:prepare(command, fields, item.id)
+    local req, err
+    if command ~= "attach-agent" then
+      req, err = client:prepare(command, fields, item.id)
+    elseif require("campaign.providers")[o.provider].ops[agent_op(o)] then
+      req, err = client:prepare(agent_op(o), fields, item.id)
+    else
+      -- No such call: the library's unsupported error (nothing is sent).
+      req, err = client:attach_agent(item.id, fields, { template = o.template or nil })
+      assert(not req and err.kind == "unsupported", "attach-agent: no unsupported error")
+    end
     err = query.hide(err, hidden)
     if req then
       valid = valid + 1
@@ -316,9 +363,12 @@ local function prepare_only(out, o, client, items, batch, hidden)
 end
 
 -- One call, its answer printed.
-local function send_one(out, command, client, item, hidden)
+local function send_one(out, o, client, item, hidden)
+  local command = o.command
   local body, err
-  if command == "create" then
+  if command == "attach-agent" then
+    body, err = client:attach_agent(item.id, item.fields, { template = o.template or nil })
+  elseif command == "create" then
     body, err = client:create(item.fields)
   elseif command == "update" then
     body, err = client:update(item.id, item.fields)
@@ -410,7 +460,7 @@ local function run(out, argv)
   local client = connect(out, campaign, o, n)
   local items, batch = items_of(out, o, client, texts)
   if o["dry-run"] or o.check then return prepare_only(out, o, client, items, batch, hidden) end
-  if not batch then return send_one(out, o.command, client, items[1], hidden) end
+  if not batch then return send_one(out, o, client, items[1], hidden) end
   return send_batch(out, o, client, items, n.concurrency, campaign)
 end
 
