@@ -46,7 +46,8 @@ local function run(argv, opts)
   }
   local code = cli.main(argv, env)
   local r = { code = code, out = stdout.text(), err = stderr.text() }
-  printed[#printed + 1] = r.out
+  -- opts.body_has_key: stdout holds a success body with the key in it, on purpose.
+  if not opts.body_has_key then printed[#printed + 1] = r.out end
   printed[#printed + 1] = r.err
   return r
 end
@@ -92,7 +93,8 @@ describe("campaign.cli, in-process", function()
         .. "                        or $ATLAS_API_KEY\n", 1, true), r.out)
       assert.truthy(r.out:find("\n                        (default: smallest 10, others learned from "
         .. "429s; 0: none)\n", 1, true), r.out)
-      local last = "\n70 the tool cannot run (module not found, internal error).\n"
+      local last = "\n64 usage error; 70 the tool cannot run (module not found, internal error);\n"
+        .. "130 interrupted (Ctrl-C).\n"
       assert.are.equal(last, r.out:sub(-#last))
       assert.is_nil(r.out:find("${", 1, true), r.out)
       assert.are.equal(r.out, run({ "create", "-h" }).out)
@@ -178,6 +180,41 @@ describe("campaign.cli, in-process", function()
     end)
   end)
 
+  describe("--connect-timeout and --allow-http", function()
+    it("reach the client as connect_timeout and allow_http", function()
+      local campaign = require "campaign"
+      local real, given = campaign.client, nil
+      campaign.client = function(opts) given = opts; return real(opts) end
+      local ok, r = pcall(run, { "create", "--provider", "vapi", "--dry-run", "--connect-timeout", "2.5",
+        "--allow-http", "--base-url", "http://campaigns.example.com/vapi", file("c.json", VAPI) },
+        { vars = { VAPI_API_KEY = KEY } })
+      campaign.client = real
+      assert(ok, r)
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal(2.5, given.connect_timeout)
+      assert.is_true(given.allow_http)
+      assert.are.equal("http://campaigns.example.com/vapi/v2/campaign", json_of(r).url)
+    end)
+
+    it("without --allow-http, plain http to another host is refused", function()
+      local r = run({ "create", "--provider", "vapi", "--dry-run", "--base-url", "http://campaigns.example.com/vapi",
+        file("c.json", VAPI) }, { vars = { VAPI_API_KEY = KEY } })
+      assert.are.equal(64, r.code)
+      assert.truthy(r.err:find("base_url must use https", 1, true), r.err)
+    end)
+
+    it("--connect-timeout is checked like the other numbers", function()
+      for _, value in ipairs({ "0", "abc", "86401", "-1", "1e3" }) do
+        local r = run({ "list", "--provider", "vapi", "--dry-run", "--connect-timeout", value })
+        assert.are.equal(64, r.code, value)
+        assert.are.equal("campaign: --connect-timeout must be a number of seconds from 0.001 to 86400 "
+          .. "(the value given is not shown)\nTry 'campaign --help'.\n", r.err)
+      end
+      local r = run({ "list", "--provider", "vapi", "--connect-timeout=0.5", "--dry-run" })
+      assert.are.equal(0, r.code, r.err)
+    end)
+  end)
+
   describe("invalid input", function()
     it("exit 2, every problem on stderr, the error as JSON", function()
       local bad = { name = "x", assistantId = "a", phoneNumberId = "p",
@@ -231,12 +268,142 @@ describe("campaign.cli, in-process", function()
       assert.are.same(VAPI, emu:last().json)
     end)
 
+    it("--verbose: every request and answer on stderr, the key never shown", function()
+      local named = {}
+      for k, v in pairs(VAPI) do named[k] = v end
+      named.name = "about " .. KEY
+      local base = emu:url("vapi")
+      local r = run({ "create", "--provider", "vapi", "--base-url", base, "--verbose", file("named.json", named) },
+        { vars = { VAPI_API_KEY = KEY }, body_has_key = true })
+      assert.are.equal(0, r.code, r.err)
+      -- The answer is the caller's own: as sent; stderr hides the key everywhere.
+      assert.are.equal("about " .. KEY, json_of(r).name)
+      assert.is_nil(r.err:find(KEY, 1, true), r.err)
+      assert.is_nil(r.err:find(KEY:sub(1, 12), 1, true), r.err)
+      local request, answer = r.err:match("^(> .-\n)\n(< .-\n)\n$")
+      assert(request and answer, r.err)
+      assert.are.equal("> vapi create, attempt 1\n> POST " .. base .. "/v2/campaign\n",
+        request:match("^[^\n]*\n[^\n]*\n"))
+      assert.truthy(request:find("\n> Authorization: [REDACTED]\n", 1, true), request)
+      assert.truthy(request:find("\n> Content-Type: application/json\n", 1, true), request)
+      assert.truthy(request:find('\n>\n> {.*"name":"about %[REDACTED%]".*}\n$'), request)
+      assert.truthy(answer:find("^< vapi create, attempt 1: HTTP 201, %d+%.%d+ s\n"), answer)
+      assert.truthy(answer:find("\n< content%-type: application/json"), answer)
+      local id = emu:campaigns("vapi")[1].id
+      assert.truthy(answer:find('\n<\n< {.*"id":"' .. id:gsub("%p", "%%%0") .. '".*}\n$'), answer)
+
+      -- One block per attempt: a 503 retried, then the 404.
+      emu:fault({ provider = "vapi", status = 503 })
+      r = run({ "get", "--provider", "vapi", "--base-url", base, "--verbose", "--id", "missing" },
+        { vars = { VAPI_API_KEY = KEY } })
+      assert.are.equal(1, r.code, r.err)
+      local heads = {}
+      for line in r.err:gmatch("[^\n]+") do
+        if line:find("attempt") then heads[#heads + 1] = line:gsub("[%d.]+ s", "T s") end
+      end
+      assert.are.same({ "> vapi get, attempt 1", "< vapi get, attempt 1: HTTP 503, T s; again in T s",
+        "> vapi get, attempt 2", "< vapi get, attempt 2: HTTP 404, T s" }, heads)
+      assert.is_nil(r.err:find(KEY, 1, true), r.err)
+
+      -- Without --verbose, nothing of that.
+      r = run({ "get", "--provider", "vapi", "--base-url", base, "--id", id },
+        { vars = { VAPI_API_KEY = KEY }, body_has_key = true })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("", r.err)
+    end)
+
+    it("attach-agent: an agent for an Atlas campaign; unsupported elsewhere", function()
+      emu:set_keys({ atlas = KEY, smallest = KEY })
+      local atlas = { vars = { ATLAS_API_KEY = KEY } }
+      local base = emu:url("atlas")
+      local r = run({ "create", "--provider", "atlas", "--base-url", base, file("at.lua", [[return {
+        name = "Spring Outreach", channel = "outbound", language = "en-US",
+        Timezone = "America/New_York", StartDate = "2026-05-14", TimeWindows = { "09:00-12:00" } }]]) },
+        atlas)
+      assert.are.equal(0, r.code, r.err)
+      local id = json_of(r).RowKey
+      assert.is_string(id)
+
+      -- No FILE: {} to POST /agent/{id}.
+      r = run({ "attach-agent", "--provider", "atlas", "--base-url", base, "--id", id }, atlas)
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("", r.err)
+      assert.are.equal(id, json_of(r).campaignId)
+      assert.are.equal("POST", emu:last().method)
+      assert.are.equal("/agent/" .. id, emu:last().path)
+      assert.are.same({}, emu:last().json)
+
+      -- --template and a FILE: its fields to POST /agent/new/{id}.
+      local template = { TemplateId = "ca2cedc2-c196-40d2-be22-dfd70bb4594c" }
+      r = run({ "attach-agent", "--provider", "atlas", "--base-url", base, "--id", id, "--template",
+        file("agent.json", template) }, atlas)
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("/agent/new/" .. id, emu:last().path)
+      assert.are.same(template, emu:last().json)
+      local sent = emu:stats().requests
+
+      -- --dry-run shows the request, sends nothing.
+      r = run({ "attach-agent", "--provider", "atlas", "--id", id, "--template", "--dry-run" }, atlas)
+      assert.are.equal(0, r.code, r.err)
+      local url, tail = json_of(r).url, "/agent/new/" .. id
+      assert.truthy(url:find("^https://"), url)
+      assert.are.equal(tail, url:sub(-#tail))
+      assert.are.equal("[REDACTED]", json_of(r).headers["api-key"])
+
+      -- Other providers: the library's unsupported error, exit 3, nothing sent.
+      for _, extra in ipairs({ {}, { "--dry-run" }, { "--check" }, { "--template" } }) do
+        local argv = { "attach-agent", "--provider", "smallest", "--base-url", emu:url("smallest"), "--id",
+          "60d0fe4f5311236168a109ca" }
+        for _, a in ipairs(extra) do argv[#argv + 1] = a end
+        r = run(argv, { vars = { SMALLEST_API_KEY = KEY } })
+        assert.are.equal(3, r.code, r.err)
+        assert.are.equal("unsupported", json_of(r).error.kind)
+        assert.truthy(r.err:find("has no call to attach an agent", 1, true), r.err)
+      end
+      assert.are.equal(sent, emu:stats().requests)
+
+      -- Wrong use: exit 64 or 2, nothing sent.
+      r = run({ "attach-agent", "--provider", "atlas", "--base-url", base }, atlas)
+      assert.are.equal(64, r.code)
+      assert.truthy(r.err:find("attach-agent needs --id CAMPAIGN_ID", 1, true), r.err)
+      r = run({ "create", "--provider", "atlas", "--base-url", base, "--template", file("c.json", VAPI) }, atlas)
+      assert.are.equal(64, r.code)
+      assert.truthy(r.err:find("--template is only for attach-agent", 1, true), r.err)
+      r = run({ "attach-agent", "--provider", "atlas", "--base-url", base, "--id", id, file("l.json", { template }) },
+        atlas)
+      assert.are.equal(2, r.code)
+      assert.truthy(r.err:find("l.json: holds a list; attach-agent takes the fields of one agent", 1, true), r.err)
+      assert.are.equal(sent, emu:stats().requests)
+    end)
+
     it("a provider error: exit 1", function()
       local r = run({ "get", "--provider", "vapi", "--base-url", emu:url("vapi"), "--id", "missing" },
         { vars = { VAPI_API_KEY = KEY } })
       assert.are.equal(1, r.code)
       assert.are.equal(404, json_of(r).error.status)
       assert.are.equal("campaign vapi get: HTTP 404 Not Found: Campaign not found\n", r.err)
+    end)
+
+    it("an operation the provider does not have: exit 3, nothing sent", function()
+      emu:set_keys({ smallest = KEY })
+      local vars = { vars = { SMALLEST_API_KEY = KEY } }
+      local base = emu:url("smallest")
+      local r = run({ "update", "--provider", "smallest", "--base-url", base, "--id", "60d0fe4f5311236168a109ca",
+        file("u.json", { name = "x" }) }, vars)
+      assert.are.equal(3, r.code, r.err)
+      assert.are.equal("unsupported", json_of(r).error.kind)
+      -- A batch, --check: the same code.
+      local pairs_file = file("pairs.json", { { id = "60d0fe4f5311236168a109ca", fields = { name = "x" } } })
+      r = run({ "update", "--provider", "smallest", "--base-url", base, pairs_file }, vars)
+      assert.are.equal(3, r.code, r.err)
+      assert.are.equal("unsupported", json_of(r)[1].error.kind)
+      r = run({ "update", "--provider", "smallest", "--check", pairs_file }, vars)
+      assert.are.equal(3, r.code, r.err)
+      assert.are.equal(0, emu:stats().requests)
+      -- Beside a provider error, the provider error's 1.
+      local output = require "campaign.cli.output"
+      assert.are.equal(1, output.worse(3, 1))
+      assert.are.equal(3, output.worse(2, 3))
     end)
 
     it("a batch told it was interrupted: every result printed, exit 130", function()

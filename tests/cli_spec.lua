@@ -247,7 +247,7 @@ describe("campaign (the command-line tool)", function()
       r = call("smallest", { "get", "--id", id })
       assert.are.equal("paused", json_of(r).campaign.status)
       r = call("smallest", { "update", "--id", id, file("u.json", { name = "x" }) })
-      assert.are.equal(1, r.code)
+      assert.are.equal(3, r.code)
       assert.are.equal("unsupported", json_of(r).error.kind)
     end)
 
@@ -411,6 +411,59 @@ describe("campaign (the command-line tool)", function()
       assert.are.equal("1 created, 0 failed\n", r.err)
     end)
 
+    it("a list of one is a list in every form: Lua, stdin, --dry-run, --check, update", function()
+      local lua_list = file("one.lua", "return { " .. string.format("{ name = %q, assistantId = %q, "
+        .. "phoneNumberId = %q, customers = { { number = '+14155550101' } } }", "lua solo", VAPI.assistantId,
+        VAPI.phoneNumberId) .. " }")
+      local r = call("vapi", { "create", lua_list })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("lua solo", json_of(r)[1].name)
+      local id = json_of(r)[1].id
+      r = call("vapi", { "create", "-" }, { env = { VAPI_API_KEY = KEYS.vapi },
+        stdin = cjson.encode({ named("stdin solo") }) })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("stdin solo", json_of(r)[1].name)
+      r = call("vapi", { "create", "--dry-run", lua_list })
+      assert.are.equal("POST", json_of(r)[1].method)
+      r = call("vapi", { "create", "--check", lua_list })
+      assert.are.same({ { valid = true } }, json_of(r))
+      r = call("vapi", { "update", file("u1.json", { { id = id, fields = { name = "renamed" } } }) })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("renamed", json_of(r)[1].name)
+    end)
+
+    it("the README's jq recipe reads one FILE as it reads many", function()
+      local readme = read_file(ROOT .. "/README.md")
+      local filter = readme:match("\njq %-r '([^\n]-)' results%.json\n")
+      assert(filter, "the recipe is not in the README")
+      local has_jq = os.execute("command -v jq >/dev/null 2>&1")
+      if has_jq ~= true and has_jq ~= 0 then
+        pending("jq is not installed")
+        return
+      end
+      local function ids(files)
+        local argv = { "create" }
+        for _, f in ipairs(files) do argv[#argv + 1] = f end
+        local r = call("vapi", argv)
+        local results = file("results.json", r.out)
+        local p = io.popen("jq -r " .. shquote(filter) .. " " .. shquote(results) .. " 2>&1; echo rc=$?")
+        local text = p:read("*a")
+        p:close()
+        local got = {}
+        for line in text:gmatch("[^\n]+") do got[#got + 1] = line end
+        return got, r
+      end
+      local got, r = ids({ file("j1.json", named("j1")) })
+      assert.are.equal(json_of(r).id, got[1])
+      assert.are.same({ json_of(r).id, "rc=0" }, got)
+      got, r = ids({ file("j2.json", { named("j2") }) })
+      assert.are.same({ json_of(r)[1].id, "rc=0" }, got)
+      got, r = ids({ file("j3.json", named("j3")), file("j4.json", { name = "invalid" }),
+        file("j5.json", named("j5")) })
+      local out = json_of(r)
+      assert.are.same({ out[1].id, out[3].id, "rc=0" }, got)
+    end)
+
     it("updates many from {id, fields} items", function()
       local a = json_of(call("vapi", { "create", file("a.json", named("a")) })).id
       local b = json_of(call("vapi", { "create", file("b.json", named("b")) })).id
@@ -482,9 +535,9 @@ describe("campaign (the command-line tool)", function()
       assert.are.equal("transport", json_of(r).error.kind)
     end)
 
-    it("1 for an operation the provider does not have", function()
+    it("3 for an operation the provider does not have", function()
       local r = call("vapi", { "start", "--id", "abc" })
-      assert.are.equal(1, r.code)
+      assert.are.equal(3, r.code)
       assert.are.equal("unsupported", json_of(r).error.kind)
       assert.are.equal(0, emu:stats().requests)
     end)

@@ -36,6 +36,10 @@ Commands:
   delete --id ID        delete a campaign
   start --id ID         start or resume a campaign
   stop --id ID          stop, pause or cancel a campaign
+  attach-agent --id ID [FILE]
+                        attach an agent to campaign ID (atlas: a campaign
+                        cannot call without one), configured by the fields in
+                        FILE (none: {}); --template: the template-driven agent
 
 FILE is JSON, or a Lua data file that returns a table (it runs with no access
 to any global: no os, io, require); "-" reads standard input, JSON or Lua
@@ -43,13 +47,18 @@ told apart by the content.
 
 Options:
 ${provider}
-  --id ID               the campaign (update, get, delete, start, stop)
+  --id ID               the campaign (update, get, delete, start, stop,
+                        attach-agent)
 ${api_key_file}
   --dry-run             print the request(s) as JSON, key hidden; send nothing
   --check               validate only: list the problems (100 at most, then
                         how many more); exit 2 if any
   --base-url URL        the provider's base URL (white-label host, proxy, test)
   --timeout SECONDS     time limit of one request (default 30)
+  --connect-timeout SECONDS
+                        time limit to connect to the provider (default 10)
+  --allow-http          allow a plain http:// base URL to any host: the key
+                        then travels unencrypted (loopback needs no option)
   --max-retries N       HTTP retries (default 2)
   --concurrency N       requests at once in a batch (default 8)
   --rate N              requests per second at most, single calls and batches
@@ -58,7 +67,12 @@ ${api_key_file}
                         limit before it fails with the 429 (default 120)
   --query NAME=VALUE    a filter for list; repeatable
   --passthrough         send fields this release does not know
+  --template            attach-agent: the agent of the campaign's template
+                        (POST /agent/new/ID) rather than one configured inline
 ${legacy}
+  --verbose             each request and each answer on standard error (every
+                        attempt: method, URL, headers, body; status, headers,
+                        body), the key hidden; no progress bar
   --no-progress         no progress bar for batches
   -h, --help            show this help
   --version             show the version
@@ -70,9 +84,19 @@ Output: JSON on standard output (the provider's answer; for a batch, a list
 in input order, with {"error": {...}} in place of each item that failed);
 messages on standard error.
 
+Examples:
+  campaign create --provider vapi spring.json
+  campaign create --provider vapi --verbose spring.json 2> trace.txt
+  campaign attach-agent --provider atlas --id ID --template
+  campaign attach-agent --provider atlas --id ID agent.json
+  campaign list --provider vapi --connect-timeout 3 --timeout 60
+  campaign list --provider vapi --allow-http --base-url http://gateway.internal:8080
+
 Exit status: 0 success; 1 provider or network error (http, transport,
-timeout, decode, unsupported); 2 invalid input (validation); 64 usage error;
-70 the tool cannot run (module not found, internal error).
+timeout, decode); 2 invalid input (validation); 3 the provider has no such
+operation (unsupported: update on smallest, attach-agent but on atlas);
+64 usage error; 70 the tool cannot run (module not found, internal error);
+130 interrupted (Ctrl-C).
 ]]
 
 local WIDTH = 78
@@ -123,7 +147,7 @@ end
 -- ---------------------------------------------------------------------------
 -- The command line
 
-local COMMANDS = { "create", "update", "get", "list", "delete", "start", "stop" }
+local COMMANDS = { "create", "update", "get", "list", "delete", "start", "stop", "attach-agent" }
 local COMMAND_SET = {}
 for _, name in ipairs(COMMANDS) do COMMAND_SET[name] = true end
 local NEEDS_ID = { get = true, delete = true, start = true, stop = true }
@@ -142,8 +166,15 @@ local function check_command(out, o)
   end
   if o["dry-run"] and o.check then out:usage_error("--dry-run and --check do not go together") end
   if #o.query > 0 and command ~= "list" then out:usage_error("--query is only for list") end
-  if o.id and command ~= "update" and not NEEDS_ID[command] then
+  if o.template and command ~= "attach-agent" then
+    out:usage_error("--template is only for attach-agent")
+  end
+  if o.id and command ~= "update" and command ~= "attach-agent" and not NEEDS_ID[command] then
     out:usage_error(command .. " takes no --id")
+  end
+  if command == "attach-agent" then
+    if not o.id then out:usage_error("attach-agent needs --id CAMPAIGN_ID") end
+    if #o.files > 1 then out:usage_error("attach-agent takes at most one FILE") end
   end
   if NEEDS_ID[command] then
     if not o.id then out:usage_error(command .. " needs --id ID") end
@@ -166,6 +197,7 @@ end
 local function numbers(out, o)
   return {
     timeout = args.number(out, o, "timeout", false, 0.001, 86400),
+    connect_timeout = args.number(out, o, "connect-timeout", false, 0.001, 86400),
     max_retries = args.number(out, o, "max-retries", true, 0, 100),
     concurrency = args.number(out, o, "concurrency", true, 1, 10000),
     rate = args.number(out, o, "rate", false, 0, 1000000, "a number of requests per second"),
@@ -211,11 +243,14 @@ local function read_key(out, o)
 end
 
 local function new_client(out, campaign, o, n)
+  local on_request, on_response
+  if o.verbose then on_request, on_response = out:verbose_hooks() end
   local ok, client = pcall(campaign.client, {
     provider = o.provider, api_key = out.key, base_url = o["base-url"], timeout = n.timeout,
+    connect_timeout = n.connect_timeout, allow_http = o["allow-http"] or nil,
     max_retries = n.max_retries, passthrough = o.passthrough or nil, legacy = o.legacy or nil,
     json_decode = output.decode_keeping_lists, max_wait = n.max_wait,
-    rate_limit = n.rate == 0 and false or n.rate,
+    rate_limit = n.rate == 0 and false or n.rate, on_request = on_request, on_response = on_response,
   })
   if ok then return client end
   -- Wrong use raises at the caller's line, which the user need not see.
@@ -258,8 +293,17 @@ end
 local function items_of(out, o, client, texts)
   local command = o.command
   local items, batch = {}, false
-  if command == "create" or command == "update" or command == "list" then
+  if command == "create" or command == "update" or command == "list"
+    or (command == "attach-agent" and #o.files > 0) then
     items, batch = input.read_items(out, o, command)
+  end
+  if command == "attach-agent" then
+    if batch then
+      out:invalid_input(items[1].label:gsub("%[1%]$", "") .. ": holds a list; attach-agent takes "
+        .. "the fields of one agent")
+    end
+    return { { id = o.id, fields = items[1] and items[1].fields or {}, label = items[1] and items[1].label } },
+      false
   end
   if command == "update" then input.update_pairs(out, o, items) end
   if command == "list" then
@@ -274,15 +318,31 @@ end
 -- ---------------------------------------------------------------------------
 -- Running
 
+-- attach-agent's operation in the provider's registry, with or without
+-- --template.
+local function agent_op(o)
+  return o.template and "attach_agent_template" or "attach_agent"
+end
+
 -- --check and --dry-run: prepare only.
 local function prepare_only(out, o, client, items, batch, hidden)
   local command = o.command
   local with_fields = command == "create" or command == "update" or command == "list"
+    or command == "attach-agent"
   local results, code, valid = output.list({}), EXIT.OK, 0
   for i, item in ipairs(items) do
     local fields
     if with_fields then fields = item.fields end
-    local req, err = client:prepare(command, fields, item.id)
+    local req, err
+    if command ~= "attach-agent" then
+      req, err = client:prepare(command, fields, item.id)
+    elseif require("campaign.providers")[o.provider].ops[agent_op(o)] then
+      req, err = client:prepare(agent_op(o), fields, item.id)
+    else
+      -- No such call: the library's unsupported error (nothing is sent).
+      req, err = client:attach_agent(item.id, fields, { template = o.template or nil })
+      assert(not req and err.kind == "unsupported", "attach-agent: no unsupported error")
+    end
     err = query.hide(err, hidden)
     if req then
       valid = valid + 1
@@ -303,9 +363,12 @@ local function prepare_only(out, o, client, items, batch, hidden)
 end
 
 -- One call, its answer printed.
-local function send_one(out, command, client, item, hidden)
+local function send_one(out, o, client, item, hidden)
+  local command = o.command
   local body, err
-  if command == "create" then
+  if command == "attach-agent" then
+    body, err = client:attach_agent(item.id, item.fields, { template = o.template or nil })
+  elseif command == "create" then
     body, err = client:create(item.fields)
   elseif command == "update" then
     body, err = client:update(item.id, item.fields)
@@ -334,7 +397,7 @@ local function run_batch(out, o, client, items, concurrency)
     many_items[i] = command == "create" and item.fields or { id = item.id, fields = item.fields }
   end
   local on_progress
-  if not o["no-progress"] and out.tty() then
+  if not o["no-progress"] and not o.verbose and out.tty() then
     on_progress = out:progress_bar(command == "create" and "creating" or "updating")
   end
   local core = require "campaign.core"
@@ -397,7 +460,7 @@ local function run(out, argv)
   local client = connect(out, campaign, o, n)
   local items, batch = items_of(out, o, client, texts)
   if o["dry-run"] or o.check then return prepare_only(out, o, client, items, batch, hidden) end
-  if not batch then return send_one(out, o.command, client, items[1], hidden) end
+  if not batch then return send_one(out, o, client, items[1], hidden) end
   return send_batch(out, o, client, items, n.concurrency, campaign)
 end
 
@@ -409,7 +472,7 @@ end
 -- terminal, for the progress bar; by default, false unless stderr is
 -- io.stderr and a terminal).
 -- @return the exit status: 0 success, 1 provider error, 2 invalid input,
--- 64 usage error, 70 internal error, 130 interrupted
+-- 3 unsupported operation, 64 usage error, 70 internal error, 130 interrupted
 function M.main(argv, env)
   local out = output.new(env)
   local ok, result = xpcall(function() return run(out, argv or {}) end, function(e)

@@ -15,9 +15,10 @@ local M = {}
 local OPTIONS = {
   provider = "value", id = "value", ["api-key-file"] = "value", ["base-url"] = "value",
   timeout = "value", ["max-retries"] = "value", concurrency = "value", query = "list",
-  rate = "value", ["max-wait"] = "value",
+  rate = "value", ["max-wait"] = "value", ["connect-timeout"] = "value",
   ["dry-run"] = true, check = true, passthrough = true, legacy = true,
-  ["no-progress"] = true, help = true, version = true,
+  ["no-progress"] = true, help = true, version = true, ["allow-http"] = true,
+  verbose = true, template = true,
 }
 local OPTION_NAMES = {}
 for name in pairs(OPTIONS) do OPTION_NAMES[#OPTION_NAMES + 1] = name end

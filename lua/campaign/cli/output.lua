@@ -9,7 +9,8 @@ local floor = math.floor
 local M = {}
 
 M.PROGRAM = "campaign"
-M.EXIT = { OK = 0, PROVIDER = 1, INVALID = 2, USAGE = 64, SOFTWARE = 70, INTERRUPTED = 130 }
+M.EXIT = { OK = 0, PROVIDER = 1, INVALID = 2, UNSUPPORTED = 3, USAGE = 64, SOFTWARE = 70,
+  INTERRUPTED = 130 }
 local EXIT, PROGRAM = M.EXIT, M.PROGRAM
 
 -- Raised (as a table with this metatable) to end the run with a code.
@@ -250,13 +251,17 @@ function M.error_object(err)
 end
 
 function M.exit_code_of(err)
-  return err.kind == "validation" and EXIT.INVALID or EXIT.PROVIDER
+  if err.kind == "validation" then return EXIT.INVALID end
+  if err.kind == "unsupported" then return EXIT.UNSUPPORTED end
+  return EXIT.PROVIDER
 end
 
--- Worse of two exit codes: a provider error outranks invalid input.
+-- Worse of two exit codes: a provider error outranks an operation the
+-- provider does not have, which outranks invalid input.
 function M.worse(a, b)
-  if a == EXIT.PROVIDER or b == EXIT.PROVIDER then return EXIT.PROVIDER end
-  if a == EXIT.INVALID or b == EXIT.INVALID then return EXIT.INVALID end
+  for _, code in ipairs({ EXIT.PROVIDER, EXIT.UNSUPPORTED, EXIT.INVALID }) do
+    if a == code or b == code then return code end
+  end
   return EXIT.OK
 end
 
@@ -300,6 +305,68 @@ function Out:shown_request(req)
   local body = NULL
   if req.body then body = M.decode_keeping_lists(req.body) end
   return { method = req.method, url = req.url, headers = headers, body = body }
+end
+
+-- --verbose: each attempt's request and answer on standard error, curl
+-- style ("> " and "< " lines), one block each, from the client's
+-- on_request and on_response hooks. What they get is already redacted (the
+-- key's header reads [REDACTED], the key is hidden in URLs, headers and
+-- bodies, also escaped); it goes through Out:redact once more.
+
+-- name: value lines, sorted by name (a header with several values: joined).
+local function header_lines(headers)
+  local names, lines = {}, {}
+  for name in pairs(headers or {}) do names[#names + 1] = tostring(name) end
+  sort(names, function(a, b) return a:lower() < b:lower() end)
+  for _, name in ipairs(names) do
+    local value = headers[name]
+    if type(value) == "table" then
+      local values = {}
+      for i, v in ipairs(value) do values[i] = tostring(v) end
+      value = concat(values, ", ")
+    end
+    lines[#lines + 1] = name .. ": " .. tostring(value)
+  end
+  return lines
+end
+
+-- The block: each line of head, the headers, a blank line and the body,
+-- after mark ("> " or "< "); then an empty line.
+local function block(mark, head, headers, body)
+  local lines = {}
+  for _, line in ipairs(head) do lines[#lines + 1] = mark .. line end
+  for _, line in ipairs(header_lines(headers)) do lines[#lines + 1] = mark .. line end
+  if body and body ~= "" then
+    lines[#lines + 1] = mark:gsub("%s+$", "")
+    for line in (body:gsub("\r?\n$", "") .. "\n"):gmatch("([^\n]*)\n") do
+      lines[#lines + 1] = mark .. line:gsub("\r$", "")
+    end
+  end
+  return concat(lines, "\n") .. "\n\n"
+end
+
+-- on_request and on_response hooks that write to standard error.
+function Out:verbose_hooks()
+  local function write(text)
+    self.stderr:write(self:redact(text))
+    flush(self.stderr)
+  end
+  local function on_request(i)
+    write(block("> ", { format("%s %s, attempt %d", i.provider, i.op, i.attempt),
+      format("%s %s", i.method, i.url) }, i.headers, i.body))
+  end
+  local function on_response(i)
+    local head = format("%s %s, attempt %d: ", i.provider, i.op, i.attempt)
+    if i.status then
+      head = head .. format("HTTP %d", i.status)
+    elseif i.error then
+      head = head .. format("%s: %s", tostring(i.error.kind), tostring(i.error.message))
+    end
+    head = head .. format(", %.3f s", i.elapsed or 0)
+    if i.retry_in then head = head .. format("; again in %.1f s", i.retry_in) end
+    write(block("< ", { head }, i.headers, i.body))
+  end
+  return on_request, on_response
 end
 
 -- A progress bar on standard error, for a batch's on_progress.
