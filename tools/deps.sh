@@ -32,7 +32,7 @@ else
 fi
 PKGS="gcc make pkg-config libcurl4-openssl-dev lua-cjson lua-busted lua-socket
 nginx libnginx-mod-http-lua libluajit2-5.1-dev openssl ca-certificates curl python3
-python3-jsonschema valgrind cppcheck tzdata lua-check luarocks lua-ldoc lua-markdown lua-dkjson
+python3-jsonschema valgrind cppcheck tzdata lua-check luarocks lua-ldoc lua-markdown lua-dkjson jq
 clang libclang-rt-14-dev $LUA_PKGS"
 
 if [ "${1:-}" = "--list" ]; then

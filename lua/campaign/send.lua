@@ -275,6 +275,12 @@ local CALL_NAMES = { "connect_timeout", "max_retries", "max_wait", "timeout" }
 local MANY_NAMES = { "concurrency", "connect_timeout", "max_retries", "max_wait", "on_progress",
   "timeout" }
 
+-- The method a route serves, as hooks name it (attach_agent_template is
+-- attach_agent with template = true).
+local function method_of(op)
+  return (op:gsub("_template$", ""))
+end
+
 local function call_hook(hook, info)
   if hook then pcall(hook, info) end
 end
@@ -319,7 +325,7 @@ end
 
 function methods:_before_attempt(op, req, attempt)
   if self.on_request then
-    call_hook(self.on_request, { provider = self.provider, op = op, attempt = attempt,
+    call_hook(self.on_request, { provider = self.provider, op = method_of(op), attempt = attempt,
       method = req.method, url = redact_text(req.url, secrets[self]),
       headers = redacted_headers(wire_headers(self, req), self),
       body = redact_text(req.body, secrets[self]) })
@@ -383,7 +389,8 @@ function methods:_step(op, set, state, attempt)
   end
   if self.on_response then
     local key = secrets[self]
-    call_hook(self.on_response, { provider = self.provider, op = op, attempt = state.sends,
+    call_hook(self.on_response, { provider = self.provider, op = method_of(op),
+      attempt = state.sends,
       elapsed = now - started, status = resp and resp.status,
       headers = resp and redacted_headers(resp.headers or {}, self),
       body = resp and redact_text(resp.body, key), error = err, retry_in = delay })
