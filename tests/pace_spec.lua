@@ -370,7 +370,9 @@ describe("the command-line tool at a rate limit", function()
     local proc = require "helpers.proc"
     local cjson = require "cjson"
     emu:reset()
-    emu:fault { provider = "vapi", method = "POST", delay = 0.3, times = -1 }
+    -- The creates are held at the emulator until released: the Ctrl-C comes
+    -- while two are under way, however slow the machine.
+    emu:fault { provider = "vapi", method = "POST", hold = 10, times = -1 }
     local path = cli:file("slow.json", list_of(10))
     local dir = cli.tmp
     -- A shell runs the tool and keeps its exit status; the tool is its child.
@@ -382,11 +384,15 @@ describe("the command-line tool at a rate limit", function()
     local tool
     for _ = 1, 500 do
       tool = proc.children(shell)[1]
-      if tool and emu:count { method = "POST" } >= 1 then break end
+      if tool and emu:count { method = "POST" } >= 2 then break end
       os.execute("sleep 0.02")
     end
     assert(tool, "the tool did not start")
     proc.signal(tool, "INT")
+    -- The batch looks for the Ctrl-C at least every second; then the two
+    -- under way may end (none more is sent once it has seen it).
+    os.execute("sleep 1.5")
+    emu:release()
     for _ = 1, 1000 do
       if proc.read_file(dir .. "/ctrl.rc") then break end
       os.execute("sleep 0.02")
