@@ -55,6 +55,7 @@ build = {
       ["campaign.request"] = "lua/campaign/request.lua",
       ["campaign.send"] = "lua/campaign/send.lua",
       ["campaign.batch"] = "lua/campaign/batch.lua",
+      ["campaign.code"] = "lua/campaign/code.lua",
       ["campaign.cli"] = "lua/campaign/cli.lua",
       ["campaign.cli.args"] = "lua/campaign/cli/args.lua",
       ["campaign.cli.input"] = "lua/campaign/cli/input.lua",

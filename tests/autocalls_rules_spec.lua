@@ -324,11 +324,16 @@ describe("autocalls lifecycle routes", function()
     check.rejects(c, "start", nil, "id", "must be an integer id", "abc")
   end)
 
-  it("has no update and no get", function()
-    for _, op in ipairs({ "update", "get" }) do
-      local req, err = c:prepare(op, { name = "x" }, 42)
-      assert.is_nil(req)
-      assert.are.equal("unsupported", err.kind)
-    end
+  it("has no update", function()
+    local req, err = c:prepare("update", { name = "x" }, 42)
+    assert.is_nil(req)
+    assert.are.equal("unsupported", err.kind)
+  end)
+
+  it("gets through the list, having no get: prepare gives the list's request", function()
+    local req = assert(c:prepare("get", nil, 42))
+    assert.are.equal("GET", req.method)
+    assert.are.equal("https://app.autocalls.ai/api/user/campaigns", req.url)
+    check.rejects(c, "get", nil, "id", "must be an integer id", "abc")
   end)
 end)

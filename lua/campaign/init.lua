@@ -19,7 +19,7 @@ local raise = errors.raise
 local new_error, check_self = base.new_error, base.check_self
 
 local Client = base.Client
-for _, part in ipairs { "campaign.request", "campaign.send", "campaign.batch" } do
+for _, part in ipairs { "campaign.request", "campaign.send", "campaign.batch", "campaign.code" } do
   for name, fn in pairs(require(part)) do Client[name] = fn end
 end
 
@@ -51,12 +51,14 @@ function Client:update(id, fields, opts)
   check_self(self, "update")
   return self:_call("update", fields, id, opts)
 end
---- Reads one campaign.
+--- Reads one campaign (Autocalls, which has no such call: found in the list).
 -- @tparam string|number id the campaign
 -- @tparam[opt] table opts call options
 -- @treturn table the campaign, or nil and the error table
 function Client:get(id, opts)
   check_self(self, "get")
+  -- No get of its own (Autocalls): found in the list.
+  if self._ops.get.via_list then return self:_get_via_list(id, opts) end
   return self:_call("get", nil, id, opts)
 end
 --- Lists campaigns.
@@ -146,6 +148,51 @@ end
 -- @tparam {table,...} list `{id, fields}` pairs
 -- @tparam[opt] table opts as for create_many
 -- @treturn {table,...} a result per item, in input order
+
+--- Every campaign, across pages (each provider's pagination followed, a
+-- capped page size too). A page that fails gives `false, err` once, then
+-- the iteration ends.
+-- @function Client:each
+-- @tparam[opt] table query the provider's filters (a page size in it is the size asked)
+-- @tparam[opt] table opts call options
+-- @treturn function an iterator: `for camp, err in c:each(query) do ... end`
+
+--- Every campaign, across pages, as a list.
+-- @function Client:list_all
+-- @tparam[opt] table query the provider's filters
+-- @tparam[opt] table opts call options
+-- @treturn table the campaigns, or nil and the error table
+
+--- The campaign id in any answer of the provider (Vapi `id`, Smallest `_id`,
+-- Autocalls `id` or `data.id`, Atlas `RowKey`).
+-- @function Client:id_of
+-- @tparam table body an answer
+-- @treturn string|number|nil the id, or nil when the answer holds none
+
+--- Makes sure exactly one campaign with this name exists with these fields:
+-- created (exactly once: a create whose outcome is unknown is settled by
+-- listing, and a second look after `settle_wait` seconds), updated where
+-- the provider can, else reported as drift.
+-- @function Client:ensure
+-- @tparam table fields the create fields (`name` is the identity)
+-- @tparam[opt] table opts call options, `settle_wait` (seconds, default 2)
+-- @treturn table `{action, id, campaign, changes}` (action `created`, `updated`,
+-- `unchanged` or `drift`), or nil and the error table (kind `conflict`: `err.ids`)
+
+--- What applying a list of campaigns would do, from one listing; sends
+-- nothing else.
+-- @function Client:plan
+-- @tparam {table,...} list the create fields of each campaign, names distinct
+-- @tparam[opt] table opts call options of the listing
+-- @treturn table a step per campaign `{action, name, fields, id, campaign, changes, ids}`
+-- (action `create`, `update`, `unchanged`, `drift` or `conflict`), or nil and the error
+
+--- Carries a plan out through the batch machinery, creates exactly once.
+-- @function Client:apply
+-- @tparam table plan what Client:plan returned
+-- @tparam[opt] table opts `concurrency` (8), `on_progress`, `settle_wait` (2), call options
+-- @treturn {table,...} a result per step, in order: `{action, id, campaign, changes}` or
+-- the error table
 
 --- Closes the client's HTTP handle (also done by the garbage collector).
 function Client:close()

@@ -234,6 +234,10 @@ local function apply_paths(ops, paths)
     if ops[op].unsupported then
       ops[op].unsupported = nil
       ops[op].method = ops[op].method or "POST"
+    elseif ops[op].via_list then
+      -- A route of its own (a white-label host that has one) is used as given.
+      ops[op].via_list = nil
+      ops[op].method = ops[op].method or "GET"
     end
   end
 end

@@ -95,6 +95,13 @@ function methods:prepare(op, fields, id)
   if spec.unsupported then
     return nil, new_error(self, op, "unsupported", spec.unsupported)
   end
+  -- An operation the provider has not (Autocalls' get) made of another
+  -- (its list): the request is that one's.
+  if spec.via_list then
+    local _, err = check_id(self, op, id)
+    if err then return nil, err end
+    return self:prepare(spec.via_list)
+  end
   local url, body, clean_id
   if spec.has_id then
     local err

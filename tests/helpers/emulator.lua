@@ -218,6 +218,13 @@ function Emu:limit(map)
     return self:_call("POST", "/_emu/limits", map)
 end
 
+--- Page sizes of the paginated lists (Vapi, Smallest): {vapi = {default = 10,
+-- max = 25}} (`max` caps what a client asks; the page says the size used),
+-- {vapi = false} restores the documented ones. Returns them all.
+function Emu:paging(map)
+    return self:_call("POST", "/_emu/paging", map)
+end
+
 --- Campaigns the emulator holds: {vapi = {...}, ...}, or one provider's list.
 function Emu:campaigns(provider)
     local all = self:_call("GET", "/_emu/campaigns" .. (provider and ("?provider=" .. provider) or ""))

@@ -10,6 +10,16 @@ return {
   auth_header = "api-key",
   auth_prefix = "",
   id_kind = "string",
+  -- Campaigns as code (campaign.code). The list answers every campaign at
+  -- once, as an array; a campaign is an Azure Table entity whose id is
+  -- RowKey.
+  read_page = function(body)
+    if type(body.value) == "table" then return body.value, false end
+    return body, false
+  end,
+  id_paths = { "RowKey" },
+  -- "Update full campaign": the whole body, whatever differs.
+  updates = { partial = false },
   ops = {
     create = { method = "POST", path = "/campaign", schema = "atlas.campaign" },
     -- "Update full campaign": the whole campaign, same body as create.

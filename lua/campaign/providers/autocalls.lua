@@ -12,15 +12,32 @@ return {
   auth_header = "Authorization",
   auth_prefix = "Bearer ",
   id_kind = "integer",
+  -- Campaigns as code (campaign.code). The list answers every campaign at
+  -- once, as a bare array or {data = [...]} (white-label copies differ).
+  read_page = function(body)
+    if type(body.data) == "table" then return body.data, false end
+    return body, false
+  end,
+  -- create: {message, data = {id}}; the list's entries: {id}.
+  id_paths = { "id", "data.id" },
+  -- Times are sent as H:i and echoed as H:i:s.
+  listed = function(c)
+    local out = {}
+    for k, v in pairs(c) do out[k] = v end
+    for _, k in ipairs { "allowed_hours_start_time", "allowed_hours_end_time" } do
+      if type(out[k]) == "string" then out[k] = out[k]:gsub("^(%d%d:%d%d):00$", "%1") end
+    end
+    return out
+  end,
+  -- No update call: every difference is drift.
   ops = {
     create = { method = "POST", path = "/user/campaign", schema = "autocalls.create" },
     update = {
       unsupported = "Autocalls.ai documents no update call for campaigns: change it in "
         .. "the dashboard, or delete it and create a new one",
     },
-    get = {
-      unsupported = "Autocalls.ai documents no call to get one campaign: use list",
-    },
+    -- No call to get one campaign: Client:get finds it in the list.
+    get = { via_list = "list" },
     -- No query parameters are documented: the empty schema reports a filter
     -- instead of dropping it silently.
     list = { method = "GET", path = "/user/campaigns", query = "autocalls.list" },

