@@ -40,6 +40,15 @@ local function provider_of(section, text)
   return "vapi"
 end
 
+-- campaigns.lua, which the plan/apply example reads: a list of Vapi campaigns.
+local CAMPAIGNS_FILE = [[
+local function campaign(name)
+  return { name = name, assistantId = "a", phoneNumberId = "p",
+    customers = { { number = "+14155551234" } } }
+end
+return { campaign("Spring"), campaign("Summer"), campaign("Autumn") }
+]]
+
 -- Blocks that need nginx (ngx, campaign.openresty) cannot run in a plain Lua.
 local function needs_nginx(text)
   return text:find("ngx%.") or text:find("openresty") ~= nil
@@ -72,12 +81,18 @@ describe("the README's Lua blocks", function()
           env[#env + 1] = ("%s_BASE_URL=%s %s_API_KEY=%s"):format(upper,
             proc.shquote(emu:url(name)), upper, proc.shquote(emu.keys[name]))
         end
-        local file = proc.tmpdir() .. "/block.lua"
+        -- In a directory of its own, with the files the README's blocks read.
+        local dir = proc.tmpdir()
+        local file = dir .. "/block.lua"
         proc.write_file(file, block.text)
+        proc.write_file(dir .. "/campaigns.lua", CAMPAIGNS_FILE)
+        local root = proc.ROOT
+        local cpath = (os.getenv("LUA_CPATH") or ""):gsub("^build/", root .. "build/")
         local code, out = proc.sh(("cd %s && %s LUA_PATH=%s LUA_CPATH=%s %s %s %s < %s 2>&1")
-          :format(proc.shquote(proc.ROOT), table.concat(env, " "),
-            proc.shquote("lua/?.lua;lua/?/init.lua;tests/?.lua;;"),
-            proc.shquote(os.getenv("LUA_CPATH") or ""), proc.LUA,
+          :format(proc.shquote(dir), table.concat(env, " "),
+            proc.shquote(root .. "lua/?.lua;" .. root .. "lua/?/init.lua;" .. root
+              .. "tests/?.lua;;"),
+            proc.shquote(cpath), proc.LUA,
             proc.shquote(proc.ROOT .. "tests/readme/run_block.lua"),
             provider_of(block.section, block.text), proc.shquote(file)))
         assert.are.equal(0, code, block.text .. "\n--- gave:\n" .. out)
