@@ -34,7 +34,7 @@ D.OPS = { "create", "update", "get", "list", "delete", "start", "stop", "attach_
   "attach_agent_template" }
 D.OPTS_MODES = { "good", "mutate", "raw" }
 local KINDS = { validation = true, http = true, transport = true, timeout = true,
-  decode = true, unsupported = true }
+  decode = true, unsupported = true, config = true, cancelled = true }
 local METHODS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true }
 
 -- ---------------------------------------------------------------------------
@@ -711,9 +711,9 @@ local function run_case(case)
     -- The options may name another provider than the case (raw, mutated).
     local named = client and rawget(client, "provider")
       or (type(opts) == "table" and rawget(opts, "provider")) or provider
-    -- attach_agent reads opts.template itself (a metamethod may answer it).
+    -- attach_agent's errors name the method, whichever route it took.
     local expected_op = op
-    if name == "attach_agent" and case.call_opts ~= nil then expected_op = nil end
+    if name == "attach_agent" then expected_op = "attach_agent" end
     local problem, kind, message, problems = check_error(err, named, expected_op)
     if problem then return format("%s %s: %s", provider, tostring(op), problem) end
     if name == "prepare" and kind ~= "validation" and kind ~= "unsupported" then
