@@ -1,7 +1,10 @@
-/* The generic validator. Everything it reads goes through raw table access
- * (lua_next, lua_rawget), as lua-cjson does when it encodes: what is checked
- * is exactly what will be sent, and no metamethod runs. It never raises on
- * bad input; it only appends {field = ..., message = ...} entries.
+/* The generic validator, which writes the JSON of what it checks in the
+ * same pass. Everything it reads goes through raw table access (lua_next,
+ * lua_rawget): what is checked is exactly what is sent, and no metamethod
+ * runs. It never raises on bad input; it only appends {field = ...,
+ * message = ...} entries, and the text it wrote is then dropped.
+ * An object's known fields are written in the schema's order, then its
+ * other names in byte order; a list field is always [...].
  * This file walks a table against a schema's fields; walk.h names the
  * helpers in the other files of the validator. */
 #include <stdio.h>
@@ -215,6 +218,7 @@ static void check_array(vctx *ctx, const vfield *f, int idx) {
     set = lua_gettop(L);
   }
   item = lua_gettop(L) + 1;
+  w_char(ctx->out, '[');
   for (long i = 1; i <= n; i++) {
     int old = v_path_push_index(ctx, i);
     int t = lua_rawgeti_compat(L, idx, (int)i);
@@ -223,44 +227,65 @@ static void check_array(vctx *ctx, const vfield *f, int idx) {
     } else {
       v_check_json(ctx, item);
     }
+    w_char(ctx->out, ',');
     if ((f->flags & VF_UNIQUE) && duplicate_item(L, idx, i, item, set)) {
       v_error(ctx, "is a duplicate: items must be distinct");
     }
     lua_pop(L, 1);
     v_path_pop(ctx, old);
   }
+  w_close(ctx->out, ']');
   if (set) {
     lua_pop(L, 1);
   }
   v_leave_table(ctx);
 }
 
+/* A table of free names, written in byte order; its values are described
+ * by f->items, or are any JSON. */
 static void check_map(vctx *ctx, const vfield *f, int idx) {
   lua_State *L = ctx->L;
+  size_t from = ctx->keys->n, n;
   if (!v_enter_table(ctx, idx)) {
     return;
   }
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING) {
-      v_error(ctx, "must have only string keys (got a %s key)", luaL_typename(L, -2));
-      lua_pop(L, 2);
-      break;
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      v_error(ctx, "must have only string keys (got a %s key)", luaL_typename(L, -1));
+      lua_pop(L, 1);
+      ctx->keys->n = from;
+      v_leave_table(ctx);
+      return;
     } else {
       size_t len;
-      const char *key = lua_tolstring(L, -2, &len);
-      int old = v_path_push_lstr(ctx, key, len);
-      v_check_string_bytes(ctx, key, len, NULL);
-      ctx->bytes += len;
-      if (f->items) {
-        v_check_value(ctx, f->items, lua_gettop(L));
-      } else {
-        v_check_json(ctx, lua_gettop(L));
-      }
-      v_path_pop(ctx, old);
+      const char *key = lua_tolstring(L, -1, &len);
+      v_keys_push(ctx->keys, key, len, NULL);
     }
-    lua_pop(L, 1);
   }
+  n = ctx->keys->n;
+  v_keys_sort(ctx->keys, from);
+  w_char(ctx->out, '{');
+  for (size_t i = from; i < n; i++) {
+    vkey key = ctx->keys->k[i];   /* a copy: the list may move as it grows */
+    int old = v_path_push_lstr(ctx, key.s, key.len);
+    v_check_string_bytes(ctx, key.s, key.len, NULL);
+    ctx->bytes += key.len;
+    w_key(ctx->out, key.s, key.len);
+    lua_pushlstring(L, key.s, key.len);
+    lua_rawget(L, idx);
+    if (f->items) {
+      v_check_value(ctx, f->items, lua_gettop(L));
+    } else {
+      v_check_json(ctx, lua_gettop(L));
+    }
+    w_char(ctx->out, ',');
+    lua_pop(L, 1);
+    v_path_pop(ctx, old);
+  }
+  w_close(ctx->out, '}');
+  ctx->keys->n = from;
   v_leave_table(ctx);
 }
 
@@ -328,6 +353,7 @@ static void check_value_t(vctx *ctx, const vfield *f, int idx, int t) {
       const char *str = lua_tolstring(L, idx, &len);
       if (v_charge_len(ctx, len)) {
         check_string(ctx, f, str, len);
+        w_string(ctx->out, str, len);
       }
       break;
     }
@@ -335,10 +361,17 @@ static void check_value_t(vctx *ctx, const vfield *f, int idx, int t) {
     case VT_NUMBER:
       if (v_charge_len(ctx, 0)) {
         v_check_number(ctx, f, idx);
+        w_number(ctx->out, L, idx);
       }
       break;
     case VT_BOOLEAN:
-      v_charge_len(ctx, 0);
+      if (v_charge_len(ctx, 0)) {
+        if (lua_toboolean(L, idx)) {
+          w_mem(ctx->out, "true", 4);
+        } else {
+          w_mem(ctx->out, "false", 5);
+        }
+      }
       break;
     case VT_OBJECT:
       if (v_charge_len(ctx, 0) && v_enter_table(ctx, idx)) {
@@ -368,31 +401,90 @@ void v_check_value(vctx *ctx, const vfield *f, int idx) {
 
 /* ---- objects ---------------------------------------------------------- */
 
+/* Known fields are kept on the stack, by their place in the schema, so
+ * that they are written in that order and the rules read them for free.
+ * A schema longer than this writes the rest with the other names. */
+#define V_KEPT 64
+
 /* What check_object learns from the fields of one table. Keys are read at
- * top; a value kept for the rules is moved below its key, so the kept values
- * sit in a row from the object's first free slot up. */
+ * top; a known field's value is moved below its key, so the kept values sit
+ * in a row from the object's first free slot up. Other names wait in
+ * ctx->keys. */
 typedef struct fields_seen {
-  unsigned long long seen;       /* bit i: obj->fields[i] is present (i < 64) */
-  int vals[64];                  /* the stack positions of the kept values */
-  int keep;                      /* whether values are kept (the rules read them) */
+  unsigned long long seen;       /* bit i: obj->fields[i] is present (i < V_KEPT) */
+  int vals[V_KEPT];              /* the stack positions of the kept values */
   int top;                       /* where the key is, below the value */
   int bad_keys;                  /* keys that are not strings */
 } fields_seen;
 
-/* A name the object does not know: where the object is open (or names pass
- * through) the value is only checked as JSON; else it is reported, with the
+/* Sorts the entry lua_next left at fs->top (the key) and above it (the
+ * value). Returns whether the value was kept; else the caller pops it. */
+static int sort_entry(vctx *ctx, const vobject *obj, fields_seen *fs) {
+  lua_State *L = ctx->L;
+  int top = fs->top;
+  size_t len;
+  const char *key;
+  const vfield *f;
+  if (lua_type(L, top) != LUA_TSTRING) {
+    fs->bad_keys++;
+    return 0;
+  }
+  key = lua_tolstring(L, top, &len);
+  f = find_field(obj, key, len);
+  if (f && f - obj->fields < V_KEPT) {
+    long i = f - obj->fields;
+    lua_insert(L, top);
+    fs->vals[i] = top;
+    fs->top = top + 1;
+    fs->seen |= 1ull << i;
+    return 1;
+  }
+  v_keys_push(ctx->keys, key, len, f);
+  return 0;
+}
+
+/* The known fields that were kept, in the schema's order. */
+static void write_known(vctx *ctx, const vobject *obj, const fields_seen *fs) {
+  lua_State *L = ctx->L;
+  for (unsigned long long bits = fs->seen; bits; bits &= bits - 1) {
+    int i = __builtin_ctzll(bits);
+    const vfield *f = &obj->fields[i];
+    size_t len = strlen(f->name);
+    int old = v_path_push_lstr(ctx, f->name, len);
+    w_plain_key(ctx->out, f->name, len);
+    check_value_t(ctx, f, fs->vals[i], lua_type(L, fs->vals[i]));
+    w_char(ctx->out, ',');
+    v_path_pop(ctx, old);
+  }
+}
+
+/* A name the object does not know (key.f NULL), or a known one past
+ * V_KEPT: where the object is open (or names pass through) an unknown
+ * name's value is only checked as JSON; else it is reported, with the
  * nearest known name. */
-static void unknown_field(vctx *ctx, const vobject *obj, const char *key, size_t len, int value) {
-  if (obj->open || ctx->passthrough) {
-    v_check_string_bytes(ctx, key, len, NULL);
-    ctx->bytes += len;
-    v_check_json(ctx, value);
+static void other_field(vctx *ctx, const vobject *obj, int idx, const vkey *key) {
+  lua_State *L = ctx->L;
+  if (key->f || obj->open || ctx->passthrough) {
+    int value = lua_gettop(L) + 1;
+    lua_pushlstring(L, key->s, key->len);
+    lua_rawget(L, idx);
+    if (key->f) {
+      w_plain_key(ctx->out, key->s, key->len);
+      check_value_t(ctx, key->f, value, lua_type(L, value));
+    } else {
+      v_check_string_bytes(ctx, key->s, key->len, NULL);
+      ctx->bytes += key->len;
+      w_key(ctx->out, key->s, key->len);
+      v_check_json(ctx, value);
+    }
+    w_char(ctx->out, ',');
+    lua_pop(L, 1);
   } else if (v_errors_full(ctx)) {
     ctx->nerr++;   /* a suggestion costs an edit distance per known field */
   } else {
     char shown[NAME_SHOWN * 4 + 8];
-    const char *hint = suggest(obj, key, len);
-    text_shown_name(shown, sizeof shown, key, len);
+    const char *hint = suggest(obj, key->s, key->len);
+    text_shown_name(shown, sizeof shown, key->s, key->len);
     if (hint) {
       v_error(ctx, "unknown field \"%s\"; did you mean \"%s\"?", shown, hint);
     } else {
@@ -401,46 +493,24 @@ static void unknown_field(vctx *ctx, const vobject *obj, const char *key, size_t
   }
 }
 
-/* Checks the entry lua_next left at fs->top (the key) and above it (the
- * value). Returns whether the value was kept; else the caller pops it. */
-static int check_entry(vctx *ctx, const vobject *obj, fields_seen *fs) {
-  lua_State *L = ctx->L;
-  int top = fs->top, value = top + 1, kept = 0;
-  size_t len;
-  const char *key;
-  const vfield *f;
-  int old;
-  if (lua_type(L, top) != LUA_TSTRING) {
-    fs->bad_keys++;
-    return 0;
+/* The names waiting in ctx->keys from index from up, in byte order. */
+static void write_others(vctx *ctx, const vobject *obj, int idx, size_t from) {
+  size_t n = ctx->keys->n;
+  v_keys_sort(ctx->keys, from);
+  for (size_t i = from; i < n; i++) {
+    vkey key = ctx->keys->k[i];   /* a copy: the list may move as it grows */
+    int old = v_path_push_lstr(ctx, key.s, key.len);
+    other_field(ctx, obj, idx, &key);
+    v_path_pop(ctx, old);
   }
-  key = lua_tolstring(L, top, &len);
-  f = find_field(obj, key, len);
-  old = v_path_push_lstr(ctx, key, len);
-  if (f) {
-    long i = f - obj->fields;
-    check_value_t(ctx, f, value, lua_type(L, value));
-    if (i < 64) {
-      fs->seen |= 1ull << i;
-      if (fs->keep) {
-        /* Kept below the key so that the rules can read it for free. */
-        lua_insert(L, top);
-        fs->vals[i] = top;
-        fs->top = top + 1;
-        kept = 1;
-      }
-    }
-  } else {
-    unknown_field(ctx, obj, key, len, value);
-  }
-  v_path_pop(ctx, old);
-  return kept;
+  ctx->keys->n = from;
 }
 
 static void check_required(vctx *ctx, const vobject *obj, int idx, unsigned long long seen) {
   for (const vfield *f = obj->fields; f->name; f++) {
     if ((f->flags & VF_REQUIRED) &&
-        (f - obj->fields < 64 ? !((seen >> (f - obj->fields)) & 1u) : !v_has(ctx, idx, f->name))) {
+        (f - obj->fields < V_KEPT ? !((seen >> (f - obj->fields)) & 1u)
+                                  : !v_has(ctx, idx, f->name))) {
       v_error_at(ctx, f->name, "is required");
     }
   }
@@ -464,23 +534,27 @@ static void run_rules(vctx *ctx, const vobject *obj, int idx, const fields_seen 
   ctx->vals = outer_vals;
 }
 
+/* Reads the table's names once, then checks and writes its fields: the
+ * known ones in the schema's order, the others in byte order. */
 static void check_object(vctx *ctx, const vobject *obj, int idx) {
   lua_State *L = ctx->L;
   int base = lua_gettop(L);
+  size_t from = ctx->keys->n;
   fields_seen fs;
   fs.seen = 0;
-  fs.keep = obj->rules != NULL;
   fs.top = base + 1;
   fs.bad_keys = 0;
-  if (fs.keep) {
-    luaL_checkstack(L, 64 + 8, "validator");
-  }
+  luaL_checkstack(L, V_KEPT + 8, "validator");
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (!check_entry(ctx, obj, &fs)) {
+    if (!sort_entry(ctx, obj, &fs)) {
       lua_pop(L, 1);
     }
   }
+  w_char(ctx->out, '{');
+  write_known(ctx, obj, &fs);
+  write_others(ctx, obj, idx, from);
+  w_close(ctx->out, '}');
   if (fs.bad_keys) {
     v_error(ctx, "must be a table of named fields (found %d key%s that %s not strings: "
                  "a list was given where an object was expected?)",
@@ -497,13 +571,34 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
 
 /* ---- entry points ----------------------------------------------------- */
 
-void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough) {
+void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, struct wbuf *out,
+            struct vkeys *keys) {
   /* Everything but the stacks, which are large and filled as used. */
   memset(ctx, 0, offsetof(vctx, steps));
   ctx->L = L;
   ctx->errors = errors_idx;
   ctx->max_errors = 100;
   ctx->passthrough = passthrough;
+  ctx->out = out;
+  ctx->keys = keys;
+}
+
+/* Past the cap, the problems not listed are counted in a last entry. */
+static void count_the_rest(vctx *ctx) {
+  lua_State *L = ctx->L;
+  if (ctx->nerr > ctx->max_errors) {
+    lua_createtable(L, 0, 2);
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "field");
+    lua_pushfstring(L, "and %d more problems", ctx->nerr - ctx->max_errors);
+    lua_setfield(L, -2, "message");
+    lua_rawseti(L, ctx->errors, ctx->max_errors + 1);
+  }
+}
+
+void v_check_any(vctx *ctx, int idx) {
+  v_check_json(ctx, idx);
+  count_the_rest(ctx);
 }
 
 void v_check_root(vctx *ctx, const vschema *schema, int idx) {
@@ -524,12 +619,5 @@ void v_check_root(vctx *ctx, const vschema *schema, int idx) {
     check_object(ctx, schema->root, idx);
     v_leave_table(ctx);
   }
-  if (ctx->nerr > ctx->max_errors) {
-    lua_createtable(L, 0, 2);
-    lua_pushliteral(L, "");
-    lua_setfield(L, -2, "field");
-    lua_pushfstring(L, "and %d more problems", ctx->nerr - ctx->max_errors);
-    lua_setfield(L, -2, "message");
-    lua_rawseti(L, ctx->errors, ctx->max_errors + 1);
-  }
+  count_the_rest(ctx);
 }

@@ -30,6 +30,8 @@ typedef enum {
 
 typedef struct vctx vctx;
 typedef struct vobject vobject;
+struct wbuf;
+struct vkeys;
 
 typedef struct vformat {
   int (*check)(const char *s, size_t len);
@@ -85,8 +87,8 @@ struct vctx {
   int nerr;
   int max_errors;
   int passthrough;               /* unknown names pass (checked as JSON only) */
-  int cjson_numbers;             /* numbers are written by lua-cjson: refuse the
-                                  * ones it would round (see validate.c) */
+  struct wbuf *out;              /* where the walk writes the JSON of what it checks */
+  struct vkeys *keys;            /* names waiting to be written in order (walk.h) */
   int depth;
   long values;                   /* values visited, and bytes of their text */
   size_t bytes;
@@ -105,9 +107,13 @@ struct vctx {
 /* Field constructors, so that provider tables read like the docs. */
 #define V_END {NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL}
 
-/* Entry points. */
-void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough);
+/* Entry points. The walk writes as it checks: out gets the JSON text of
+ * the value, whole when no problem was found (encode.c owns the buffers). */
+void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, struct wbuf *out,
+            struct vkeys *keys);
 void v_check_root(vctx *ctx, const vschema *schema, int idx);
+/* Any JSON value at idx, as the root of a walk (core.json). */
+void v_check_any(vctx *ctx, int idx);
 /* The kind of a field type in one plain word ("string", "integer", "number",
  * "boolean", "object", "array", "map", "json", "forbidden"), for
  * core.fields. */

@@ -1,11 +1,13 @@
 /* Internal to the validator's files: what they share beyond validate.h,
  * which is for provider files. validate.c walks a table against a schema;
- * json.c checks free-form JSON and keeps the walk's bounds; numbers.c
- * checks numbers; report.c keeps the path and reports problems. */
+ * json.c checks free-form JSON, keeps the walk's bounds and the order of
+ * names; numbers.c checks numbers; report.c keeps the path and reports
+ * problems. Each value is written (write.h) where it is checked. */
 #ifndef CAMPAIGN_WALK_H
 #define CAMPAIGN_WALK_H
 
 #include "validate.h"
+#include "write.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -31,6 +33,38 @@ static inline int v_path_push_lstr(vctx *ctx, const char *name, size_t len) {
 static inline int v_errors_full(const vctx *ctx) {
   return ctx->nerr >= ctx->max_errors;
 }
+
+/* ---- names in order (json.c) */
+
+/* Names read from a table, waiting to be written in byte order: known
+ * fields in the schema's order come first, then these. One list serves the
+ * whole walk as a stack: a table's names sit above its parent's, and are
+ * dropped (n put back) when the table is written. */
+typedef struct vkey {
+  const char *s;                 /* the key string, alive in its table */
+  size_t len;
+  const vfield *f;               /* the schema's field of that name, or NULL */
+} vkey;
+
+typedef struct vkeys {
+  vkey *k;
+  size_t n, cap;
+  lua_State *L;                  /* whose allocator it uses */
+} vkeys;
+
+void v_keys_grow(vkeys *keys);
+void v_keys_free(vkeys *keys);
+static inline void v_keys_push(vkeys *keys, const char *s, size_t len, const vfield *f) {
+  if (keys->n == keys->cap) {
+    v_keys_grow(keys);
+  }
+  keys->k[keys->n].s = s;
+  keys->k[keys->n].len = len;
+  keys->k[keys->n].f = f;
+  keys->n++;
+}
+/* Sorts the names from index from up by byte value. */
+void v_keys_sort(vkeys *keys, size_t from);
 
 /* ---- values and bounds (json.c) */
 
@@ -71,7 +105,7 @@ static inline int v_charge(vctx *ctx, int idx) {
 /* The length n of the proper sequence 1..n at idx, or -1 (reported). */
 long v_sequence_length(vctx *ctx, int idx);
 
-/* Any JSON value at idx (charges itself). */
+/* Any JSON value at idx (charges itself), written. */
 void v_check_json(vctx *ctx, int idx);
 
 /* Reports invalid UTF-8 or a NUL byte; *chars (when not NULL) gets the
