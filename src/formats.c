@@ -1,5 +1,6 @@
 /* The formats that several providers use: E.164 numbers, RFC 3339
  * date-times, http(s) URLs and IANA time zone names. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,16 +8,33 @@
 
 #include "formats.h"
 
-static int check_e164(const char *s, size_t len) {
-  if (len < 3 || len > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9') {
-    return 0;
+/* Whether s[0..n) are all ASCII digits; eight at a time (a customer list
+ * checks one number per customer). */
+static int all_digits(const char *s, size_t n) {
+  const uint64_t highs = 0x8080808080808080ull;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    /* A byte below '0' borrows into bit 7 of w - '0'; one above '9' reaches
+     * bit 7 of w + 0x46; a byte of 0x80 or more has it set already. */
+    if ((w | (w - 0x3030303030303030ull) | (w + 0x4646464646464646ull)) & highs) {
+      return 0;
+    }
   }
-  for (size_t i = 2; i < len; i++) {
+  for (; i < n; i++) {
     if (s[i] < '0' || s[i] > '9') {
       return 0;
     }
   }
   return 1;
+}
+
+static int check_e164(const char *s, size_t len) {
+  if (len < 3 || len > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9') {
+    return 0;
+  }
+  return all_digits(s + 2, len - 2);
 }
 
 const vformat V_E164 = {check_e164, "must be E.164, e.g. +14155551234"};

@@ -43,7 +43,7 @@ int v_enter_table(vctx *ctx, int idx) {
     v_error(ctx, "is nested too deeply (more than %d levels)", V_MAX_DEPTH);
     return 0;
   }
-  luaL_checkstack(ctx->L, 8, "validator");
+  luaL_checkstack(ctx->L, V_STACK_ROOM, "validator");
   ctx->open_tables[ctx->depth++] = p;
   return 1;
 }
@@ -60,6 +60,15 @@ static long seq_key(lua_State *L, int idx) {
   if (lua_type(L, idx) != LUA_TNUMBER) {
     return 0;
   }
+#if LUA_VERSION_NUM >= 503
+  {
+    int is_integer;
+    lua_Integer k = lua_tointegerx(L, idx, &is_integer);
+    if (is_integer) {
+      return k >= 1 && k <= 1000000000000000LL ? (long)k : 0;   /* 10^15, as below */
+    }
+  }
+#endif
   d = lua_tonumber(L, idx);
   if (d >= 1 && d <= 1e15 && d == floor(d)) {
     return (long)d;
@@ -198,9 +207,7 @@ static void write_json_object(vctx *ctx, int idx, size_t from) {
   for (size_t i = from; i < n; i++) {
     vkey key = ctx->keys->k[i];   /* a copy: the list may move as it grows */
     int old = v_path_push_lstr(ctx, key.s, key.len);
-    v_check_string_bytes(ctx, key.s, key.len, NULL);
-    ctx->bytes += key.len;
-    w_key(ctx->out, key.s, key.len);
+    v_write_key(ctx, key.s, key.len);
     lua_pushlstring(L, key.s, key.len);
     lua_rawget(L, idx);
     v_check_json(ctx, lua_gettop(L));
@@ -246,15 +253,11 @@ static void check_json_table(vctx *ctx, int idx) {
   v_leave_table(ctx);
 }
 
-void v_check_string_bytes(vctx *ctx, const char *s, size_t len, long *chars) {
-  long n = text_utf8_length((const unsigned char *)s, len);
-  if (n == -1) {
+void v_string_error(vctx *ctx, long chars) {
+  if (chars == -1) {
     v_error(ctx, "is not valid UTF-8");
-  } else if (n == -2) {
+  } else if (chars == -2) {
     v_error(ctx, "contains a NUL byte");
-  }
-  if (chars) {
-    *chars = n;
   }
 }
 
@@ -267,8 +270,7 @@ void v_check_json(vctx *ctx, int idx) {
     case LUA_TSTRING: {
       size_t len;
       const char *str = lua_tolstring(L, idx, &len);
-      v_check_string_bytes(ctx, str, len, NULL);
-      w_string(ctx->out, str, len);
+      v_write_string(ctx, str, len);
       break;
     }
     case LUA_TNUMBER:

@@ -7,6 +7,7 @@
  * other names in byte order; a list field is always [...].
  * This file walks a table against a schema's fields; walk.h names the
  * helpers in the other files of the validator. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,21 +46,65 @@ static const vfield *find_named(const vobject *obj, const char *name) {
 
 /* ---- for cross-field rules -------------------------------------------- */
 
-void v_get(vctx *ctx, int idx, const char *name) {
+/* Where the value of name is on the stack when the rules of the object at
+ * idx run and the walk kept it there: its index, 0 when the field is
+ * absent, -1 when the walk did not keep it (read the table then). */
+static int kept_value(vctx *ctx, int idx, const char *name) {
   if (ctx->obj && idx == ctx->obj_idx) {
     const vfield *f = find_named(ctx->obj, name);
     long i = f ? f - ctx->obj->fields : 64;
     if (i < 64) {
-      if ((ctx->seen >> i) & 1u) {
-        lua_pushvalue(ctx->L, ctx->vals[i]);
-      } else {
-        lua_pushnil(ctx->L);
-      }
-      return;
+      return ((ctx->seen >> i) & 1u) ? ctx->vals[i] : 0;
     }
   }
-  lua_pushstring(ctx->L, name);
-  lua_rawget(ctx->L, idx);
+  return -1;
+}
+
+void v_get(vctx *ctx, int idx, const char *name) {
+  int at = kept_value(ctx, idx, name);
+  if (at > 0) {
+    lua_pushvalue(ctx->L, at);
+  } else if (at == 0) {
+    lua_pushnil(ctx->L);
+  } else {
+    lua_pushstring(ctx->L, name);
+    lua_rawget(ctx->L, idx);
+  }
+}
+
+const char *v_get_string(vctx *ctx, int idx, const char *name, size_t *len) {
+  lua_State *L = ctx->L;
+  int at = kept_value(ctx, idx, name);
+  const char *s = NULL;
+  if (at > 0) {
+    return lua_type(L, at) == LUA_TSTRING ? lua_tolstring(L, at, len) : NULL;
+  }
+  if (at == 0) {
+    return NULL;
+  }
+  v_get(ctx, idx, name);
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    s = lua_tolstring(L, -1, len);
+  }
+  lua_pop(L, 1);
+  return s;
+}
+
+int v_get_boolean(vctx *ctx, int idx, const char *name) {
+  lua_State *L = ctx->L;
+  int at = kept_value(ctx, idx, name), b = -1;
+  if (at > 0) {
+    return lua_type(L, at) == LUA_TBOOLEAN ? lua_toboolean(L, at) : -1;
+  }
+  if (at == 0) {
+    return -1;
+  }
+  v_get(ctx, idx, name);
+  if (lua_type(L, -1) == LUA_TBOOLEAN) {
+    b = lua_toboolean(L, -1);
+  }
+  lua_pop(L, 1);
+  return b;
 }
 
 int v_has(vctx *ctx, int idx, const char *name) {
@@ -127,9 +172,9 @@ static void enum_error(vctx *ctx, const char *const *enums, const char *s, size_
   v_error(ctx, "must be one of %s (got \"%s\")", list, shown);
 }
 
+/* A string field, written: its bytes, then its rules. */
 static void check_string(vctx *ctx, const vfield *f, const char *s, size_t len) {
-  long chars;
-  v_check_string_bytes(ctx, s, len, &chars);
+  long chars = v_write_string(ctx, s, len);
   if (chars < 0) {
     return;
   }
@@ -270,9 +315,7 @@ static void check_map(vctx *ctx, const vfield *f, int idx) {
   for (size_t i = from; i < n; i++) {
     vkey key = ctx->keys->k[i];   /* a copy: the list may move as it grows */
     int old = v_path_push_lstr(ctx, key.s, key.len);
-    v_check_string_bytes(ctx, key.s, key.len, NULL);
-    ctx->bytes += key.len;
-    w_key(ctx->out, key.s, key.len);
+    v_write_key(ctx, key.s, key.len);
     lua_pushlstring(L, key.s, key.len);
     lua_rawget(L, idx);
     if (f->items) {
@@ -353,7 +396,6 @@ static void check_value_t(vctx *ctx, const vfield *f, int idx, int t) {
       const char *str = lua_tolstring(L, idx, &len);
       if (v_charge_len(ctx, len)) {
         check_string(ctx, f, str, len);
-        w_string(ctx->out, str, len);
       }
       break;
     }
@@ -404,43 +446,59 @@ void v_check_value(vctx *ctx, const vfield *f, int idx) {
 /* Known fields are kept on the stack, by their place in the schema, so
  * that they are written in that order and the rules read them for free.
  * A schema longer than this writes the rest with the other names. */
-#define V_KEPT 64
+#define V_KEPT 64   /* V_STACK_ROOM (walk.h) holds a pair for each */
 
-/* What check_object learns from the fields of one table. Keys are read at
- * top; a known field's value is moved below its key, so the kept values sit
- * in a row from the object's first free slot up. Other names wait in
- * ctx->keys. */
+/* What check_object learns from the fields of one table. A known field's
+ * key and value stay on the stack (a copy of the key above them goes on to
+ * lua_next), so the kept pairs sit in a row from the object's first free
+ * slot up. Other names wait in ctx->keys. */
 typedef struct fields_seen {
   unsigned long long seen;       /* bit i: obj->fields[i] is present (i < V_KEPT) */
+  int top;                       /* where lua_next left the key */
   int vals[V_KEPT];              /* the stack positions of the kept values */
-  int top;                       /* where the key is, below the value */
+  const char *names[V_KEPT];     /* their keys, as the table has them */
+  size_t lens[V_KEPT];
   int bad_keys;                  /* keys that are not strings */
 } fields_seen;
 
-/* Sorts the entry lua_next left at fs->top (the key) and above it (the
- * value). Returns whether the value was kept; else the caller pops it. */
-static int sort_entry(vctx *ctx, const vobject *obj, fields_seen *fs) {
+/* find_field, remembered for the walk by the key string's address. */
+static const vfield *known_field(vctx *ctx, const vobject *obj, const char *key, size_t len) {
+  uintptr_t h = ((uintptr_t)key >> 4) ^ ((uintptr_t)obj >> 3);
+  vfound *c = &ctx->found[h & (V_FOUND - 1)];
+  if (c->key != key || c->obj != obj) {
+    c->key = key;
+    c->obj = obj;
+    c->f = find_field(obj, key, len);
+  }
+  return c->f;
+}
+
+/* Sorts the entry lua_next left on top (the key below the value); leaves
+ * the key on top for the next lua_next. */
+static void sort_entry(vctx *ctx, const vobject *obj, fields_seen *fs) {
   lua_State *L = ctx->L;
-  int top = fs->top;
   size_t len;
   const char *key;
   const vfield *f;
-  if (lua_type(L, top) != LUA_TSTRING) {
+  if (lua_type(L, -2) != LUA_TSTRING) {
     fs->bad_keys++;
-    return 0;
+    lua_pop(L, 1);
+    return;
   }
-  key = lua_tolstring(L, top, &len);
-  f = find_field(obj, key, len);
+  key = lua_tolstring(L, -2, &len);
+  f = known_field(ctx, obj, key, len);
   if (f && f - obj->fields < V_KEPT) {
     long i = f - obj->fields;
-    lua_insert(L, top);
-    fs->vals[i] = top;
-    fs->top = top + 1;
+    fs->vals[i] = fs->top + 1;
+    fs->top += 2;
+    fs->names[i] = key;
+    fs->lens[i] = len;
     fs->seen |= 1ull << i;
-    return 1;
+    lua_pushvalue(L, -2);
+    return;
   }
   v_keys_push(ctx->keys, key, len, f);
-  return 0;
+  lua_pop(L, 1);
 }
 
 /* The known fields that were kept, in the schema's order. */
@@ -449,9 +507,8 @@ static void write_known(vctx *ctx, const vobject *obj, const fields_seen *fs) {
   for (unsigned long long bits = fs->seen; bits; bits &= bits - 1) {
     int i = __builtin_ctzll(bits);
     const vfield *f = &obj->fields[i];
-    size_t len = strlen(f->name);
-    int old = v_path_push_lstr(ctx, f->name, len);
-    w_plain_key(ctx->out, f->name, len);
+    int old = v_path_push_lstr(ctx, fs->names[i], fs->lens[i]);
+    w_plain_key(ctx->out, fs->names[i], fs->lens[i]);
     check_value_t(ctx, f, fs->vals[i], lua_type(L, fs->vals[i]));
     w_char(ctx->out, ',');
     v_path_pop(ctx, old);
@@ -472,9 +529,7 @@ static void other_field(vctx *ctx, const vobject *obj, int idx, const vkey *key)
       w_plain_key(ctx->out, key->s, key->len);
       check_value_t(ctx, key->f, value, lua_type(L, value));
     } else {
-      v_check_string_bytes(ctx, key->s, key->len, NULL);
-      ctx->bytes += key->len;
-      w_key(ctx->out, key->s, key->len);
+      v_write_key(ctx, key->s, key->len);
       v_check_json(ctx, value);
     }
     w_char(ctx->out, ',');
@@ -496,6 +551,9 @@ static void other_field(vctx *ctx, const vobject *obj, int idx, const vkey *key)
 /* The names waiting in ctx->keys from index from up, in byte order. */
 static void write_others(vctx *ctx, const vobject *obj, int idx, size_t from) {
   size_t n = ctx->keys->n;
+  if (n == from) {
+    return;
+  }
   v_keys_sort(ctx->keys, from);
   for (size_t i = from; i < n; i++) {
     vkey key = ctx->keys->k[i];   /* a copy: the list may move as it grows */
@@ -506,7 +564,31 @@ static void write_others(vctx *ctx, const vobject *obj, int idx, size_t from) {
   ctx->keys->n = from;
 }
 
+/* The bits of obj's required fields among the first 63, and bit 63 set
+ * when one is further down (then check_required looks at each); remembered
+ * for the walk as names are. */
+static unsigned long long required_bits(vctx *ctx, const vobject *obj) {
+  vfound *c = &ctx->found[((uintptr_t)obj >> 3) & (V_FOUND - 1)];
+  unsigned long long bits = 0;
+  if (c->key == NULL && c->obj == obj) {
+    return c->required;
+  }
+  for (const vfield *f = obj->fields; f->name; f++) {
+    if (f->flags & VF_REQUIRED) {
+      bits |= f - obj->fields < 63 ? 1ull << (f - obj->fields) : 1ull << 63;
+    }
+  }
+  c->key = NULL;
+  c->obj = obj;
+  c->required = bits;
+  return bits;
+}
+
 static void check_required(vctx *ctx, const vobject *obj, int idx, unsigned long long seen) {
+  unsigned long long required = required_bits(ctx, obj);
+  if (!(required >> 63) && (required & ~seen) == 0) {
+    return;   /* all there */
+  }
   for (const vfield *f = obj->fields; f->name; f++) {
     if ((f->flags & VF_REQUIRED) &&
         (f - obj->fields < V_KEPT ? !((seen >> (f - obj->fields)) & 1u)
@@ -542,14 +624,11 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
   size_t from = ctx->keys->n;
   fields_seen fs;
   fs.seen = 0;
-  fs.top = base + 1;
   fs.bad_keys = 0;
-  luaL_checkstack(L, V_KEPT + 8, "validator");
-  lua_pushnil(L);
+  fs.top = base + 1;
+  lua_pushnil(L);   /* v_enter_table made room for the kept pairs */
   while (lua_next(L, idx)) {
-    if (!sort_entry(ctx, obj, &fs)) {
-      lua_pop(L, 1);
-    }
+    sort_entry(ctx, obj, &fs);
   }
   w_char(ctx->out, '{');
   write_known(ctx, obj, &fs);
@@ -581,6 +660,7 @@ void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, struct wbu
   ctx->passthrough = passthrough;
   ctx->out = out;
   ctx->keys = keys;
+  memset(ctx->found, 0, sizeof ctx->found);
 }
 
 /* Past the cap, the problems not listed are counted in a last entry. */

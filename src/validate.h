@@ -81,6 +81,18 @@ typedef struct vstep {
 
 #define V_MAX_STEPS (2 * V_MAX_DEPTH + 8)
 
+/* What the walk found out about a name of an object, remembered for the
+ * rest of the walk: a list of objects has the same few names in each (the
+ * key strings are the same Lua strings, alive as long as their tables). */
+typedef struct vfound {
+  const char *key;               /* NULL: an entry about obj itself */
+  const vobject *obj;
+  const struct vfield *f;        /* the field of that name, or NULL */
+  unsigned long long required;   /* for obj: required_bits (validate.c) */
+} vfound;
+
+#define V_FOUND 64
+
 struct vctx {
   lua_State *L;
   int errors;                    /* stack index of the errors list */
@@ -102,6 +114,7 @@ struct vctx {
    * filled as they are used. */
   vstep steps[V_MAX_STEPS];
   const void *open_tables[V_MAX_DEPTH + 1];
+  vfound found[V_FOUND];         /* cleared by v_init */
 };
 
 /* Field constructors, so that provider tables read like the docs. */
@@ -123,13 +136,29 @@ const char *v_kind_name(int type);
 int v_has(vctx *ctx, int idx, const char *name);
 void v_get(vctx *ctx, int idx, const char *name); /* pushes t[name], raw */
 int v_is(vctx *ctx, int idx, const char *name, int luatype);
+/* t[name] (raw) when it is a string, else NULL; *len gets its length.
+ * Nothing is pushed: the table holds the string. */
+const char *v_get_string(vctx *ctx, int idx, const char *name, size_t *len);
+/* t[name] (raw) when it is a boolean: 1 or 0; else -1. */
+int v_get_boolean(vctx *ctx, int idx, const char *name);
 void v_error(vctx *ctx, const char *fmt, ...);
 void v_error_at(vctx *ctx, const char *name, const char *fmt, ...);
 void v_error_at_index(vctx *ctx, const char *name, long index, const char *child,
                       const char *fmt, ...);
 int v_path_push(vctx *ctx, const char *name);
-int v_path_push_index(vctx *ctx, long index);
-void v_path_pop(vctx *ctx, int old);
+/* Inline: the walk runs them for every list item and field. */
+static inline int v_path_push_index(vctx *ctx, long index) {
+  int old = ctx->nsteps;
+  if (old < V_MAX_STEPS) {
+    ctx->steps[old].key = NULL;
+    ctx->steps[old].index = index;
+    ctx->nsteps = old + 1;
+  }
+  return old;
+}
+static inline void v_path_pop(vctx *ctx, int old) {
+  ctx->nsteps = old;
+}
 void v_check_value(vctx *ctx, const vfield *f, int idx);
 
 #pragma GCC visibility pop

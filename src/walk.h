@@ -73,7 +73,9 @@ void v_keys_sort(vkeys *keys, size_t from);
 const char *v_type_name(lua_State *L, int idx);
 
 /* Enters the table at idx: 0 (reported) for a cycle or too deep a nesting.
- * Each 1 is matched by a v_leave_table. */
+ * Each 1 is matched by a v_leave_table. It makes room on the stack for
+ * what the table's walk keeps there: V_STACK_ROOM slots. */
+#define V_STACK_ROOM (2 * 64 + 8)
 int v_enter_table(vctx *ctx, int idx);
 static inline void v_leave_table(vctx *ctx) {
   ctx->depth--;
@@ -108,9 +110,25 @@ long v_sequence_length(vctx *ctx, int idx);
 /* Any JSON value at idx (charges itself), written. */
 void v_check_json(vctx *ctx, int idx);
 
-/* Reports invalid UTF-8 or a NUL byte; *chars (when not NULL) gets the
- * length in characters, or a negative number for either. */
-void v_check_string_bytes(vctx *ctx, const char *s, size_t len, long *chars);
+/* Reports a string's invalid UTF-8 (chars -1) or NUL byte (-2). */
+void v_string_error(vctx *ctx, long chars);
+
+/* Writes the string s, checked in the same pass: returns its length in
+ * characters, or a negative number after reporting what is wrong. */
+static inline long v_write_string(vctx *ctx, const char *s, size_t len) {
+  long chars = w_text(ctx->out, s, len);
+  if (chars < 0) {
+    v_string_error(ctx, chars);
+  }
+  return chars;
+}
+
+/* Writes a name of a free-form object (and ':'), checked and counted. */
+static inline void v_write_key(vctx *ctx, const char *s, size_t len) {
+  v_write_string(ctx, s, len);
+  w_char(ctx->out, ':');
+  ctx->bytes += len;
+}
 
 /* ---- numbers (numbers.c) */
 

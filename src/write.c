@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "text.h"
 #include "write.h"
 
 /* ---- the buffer ------------------------------------------------------- */
@@ -55,71 +56,119 @@ static inline int needs_escape(unsigned char c) {
   return c < 0x20 || c == '"' || c == '\\';
 }
 
-/* The length of the prefix of s that needs no escape. */
-static size_t plain_prefix(const char *s, size_t len) {
+/* One byte that needs an escape, at p; returns the bytes written. */
+static size_t escape_byte(char *p, unsigned char c) {
+  static const char hex[] = "0123456789abcdef";
+  p[0] = '\\';
+  switch (c) {
+    case '"': p[1] = '"'; return 2;
+    case '\\': p[1] = '\\'; return 2;
+    case '\b': p[1] = 'b'; return 2;
+    case '\t': p[1] = 't'; return 2;
+    case '\n': p[1] = 'n'; return 2;
+    case '\f': p[1] = 'f'; return 2;
+    case '\r': p[1] = 'r'; return 2;
+    default:
+      memcpy(p + 1, "u00", 3);
+      p[4] = hex[c >> 4];
+      p[5] = hex[c & 15];
+      return 6;
+  }
+}
+
+/* How many bytes from the start of s are ASCII that needs no escape, in
+ * 8-byte steps (the last step may overlap the one before); the rest is
+ * looked at a byte at a time. */
+static size_t plain_ascii(const unsigned char *s, size_t len) {
+  const uint64_t highs = 0x8080808080808080ull;
+  uint64_t w;
   size_t i = 0;
   while (i + 8 <= len) {
-    uint64_t w;
     memcpy(&w, s + i, 8);
-    if (needs_escape8(w)) {
-      break;
+    if ((w & highs) || needs_escape8(w)) {
+      return i;
     }
     i += 8;
   }
-  while (i < len && !needs_escape((unsigned char)s[i])) {
-    i++;
+  if (i < len && len >= 8) {
+    memcpy(&w, s + len - 8, 8);
+    if (!(w & highs) && !needs_escape8(w)) {
+      return len;
+    }
   }
   return i;
 }
 
-/* The rest of a string from its first byte that needs an escape; room for
- * the worst case (6 bytes a byte) is made first. */
-static void escaped_tail(wbuf *b, const unsigned char *s, size_t len) {
-  static const char hex[] = "0123456789abcdef";
-  char *p = w_reserve(b, len * 6 + 1), *start = p;
-  for (size_t i = 0; i < len; i++) {
+/* Copies s (len bytes) escaped to p, which has room for the worst case;
+ * *chars gets its length in characters, or -1 for invalid UTF-8, -2 for a
+ * NUL byte (where the copy stops). Returns the bytes written. */
+static size_t copy_escaped(char *p, const unsigned char *s, size_t len, long *chars) {
+  size_t i = plain_ascii(s, len);
+  long count = (long)i;
+  char *start = p;
+  memcpy(p, s, i);
+  p += i;
+  while (i < len) {
     unsigned char c = s[i];
-    if (!needs_escape(c)) {
+    if (c >= 0x80) {
+      size_t n = text_utf8_sequence(s + i, len - i);
+      if (n == 0) {
+        *chars = -1;
+        return (size_t)(p - start);
+      }
+      memcpy(p, s + i, n);
+      p += n;
+      i += n;
+    } else if (needs_escape(c)) {
+      if (c == 0) {
+        *chars = -2;
+        return (size_t)(p - start);
+      }
+      p += escape_byte(p, c);
+      i++;
+    } else {
       *p++ = (char)c;
-      continue;
+      i++;
     }
-    *p++ = '\\';
-    switch (c) {
-      case '"': *p++ = '"'; break;
-      case '\\': *p++ = '\\'; break;
-      case '\b': *p++ = 'b'; break;
-      case '\t': *p++ = 't'; break;
-      case '\n': *p++ = 'n'; break;
-      case '\f': *p++ = 'f'; break;
-      case '\r': *p++ = 'r'; break;
-      default:
-        memcpy(p, "u00", 3);
-        p[3] = hex[c >> 4];
-        p[4] = hex[c & 15];
-        p += 5;
-    }
+    count++;
   }
-  *p++ = '"';
-  b->len += (size_t)(p - start);
+  *chars = count;
+  return (size_t)(p - start);
 }
 
-void w_string(wbuf *b, const char *s, size_t len) {
-  size_t plain = plain_prefix(s, len);
-  char *p = w_reserve(b, plain + 2);
+/* A string of 8 to 16 bytes (most names and values) that needs nothing
+ * done: two 8-byte words, the second overlapping the first, copied as they
+ * are. Returns 0 when the string is not that. */
+static int copy_short_plain(char *p, const char *s, size_t len) {
+  const uint64_t highs = 0x8080808080808080ull;
+  uint64_t first, last;
+  if (len < 8 || len > 16) {
+    return 0;
+  }
+  memcpy(&first, s, 8);
+  memcpy(&last, s + len - 8, 8);
+  if (((first | last) & highs) || needs_escape8(first) || needs_escape8(last)) {
+    return 0;
+  }
+  memcpy(p, &first, 8);
+  memcpy(p + len - 8, &last, 8);
+  return 1;
+}
+
+long w_text(wbuf *b, const char *s, size_t len) {
+  long chars;
+  char *p = w_reserve(b, len * 6 + 3);
+  size_t n;
   p[0] = '"';
-  memcpy(p + 1, s, plain);
-  if (plain == len) {
-    p[plain + 1] = '"';
-    b->len += plain + 2;
-    return;
+  if (copy_short_plain(p + 1, s, len)) {
+    n = len;
+    chars = (long)len;
+  } else {
+    n = copy_escaped(p + 1, (const unsigned char *)s, len, &chars);
   }
-  b->len += plain + 1;
-  escaped_tail(b, (const unsigned char *)s + plain, len - plain);
-}
-
-void w_key(wbuf *b, const char *s, size_t len) {
-  w_string(b, s, len);
-  w_char(b, ':');
+  p[n + 1] = '"';
+  b->len += n + 2;
+  return chars;
 }
 
 /* ---- numbers ---------------------------------------------------------- */

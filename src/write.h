@@ -24,6 +24,24 @@ void w_grow(wbuf *b, size_t n);
 /* Gives the memory back. */
 void w_free(wbuf *b);
 
+/* memcpy for the short names and values most bodies are made of: two
+ * overlapping words, in line, instead of a call. */
+static inline void w_copy(char *p, const char *s, size_t n) {
+  if (n >= 8 && n <= 16) {
+    memcpy(p, s, 8);
+    memcpy(p + n - 8, s + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    memcpy(p, s, 4);
+    memcpy(p + n - 4, s + n - 4, 4);
+  } else if (n < 4) {
+    for (size_t i = 0; i < n; i++) {
+      p[i] = s[i];
+    }
+  } else {
+    memcpy(p, s, n);
+  }
+}
+
 /* Where n more bytes go; the caller adds them to len. */
 static inline char *w_reserve(wbuf *b, size_t n) {
   if (b->cap - b->len < n) {
@@ -58,7 +76,7 @@ static inline void w_close(wbuf *b, char bracket) {
 static inline void w_plain_key(wbuf *b, const char *s, size_t len) {
   char *p = w_reserve(b, len + 3);
   p[0] = '"';
-  memcpy(p + 1, s, len);
+  w_copy(p + 1, s, len);
   p[len + 1] = '"';
   p[len + 2] = ':';
   b->len += len + 3;
@@ -66,10 +84,10 @@ static inline void w_plain_key(wbuf *b, const char *s, size_t len) {
 
 /* A string, quoted and escaped per RFC 8259: '"', '\' and the control
  * characters below 0x20 (\b \t \n \f \r, else \u00xx); nothing else, not
- * '/' nor DEL nor any byte of UTF-8, which the walk has checked. */
-void w_string(wbuf *b, const char *s, size_t len);
-/* w_string, then ':'. */
-void w_key(wbuf *b, const char *s, size_t len);
+ * '/' nor DEL nor any byte of UTF-8. It is checked in the same pass, as the
+ * walk must: returns its length in characters, or -1 when it is not UTF-8,
+ * -2 when it has a NUL byte (then the text written is of no use). */
+long w_text(wbuf *b, const char *s, size_t len);
 
 /* Numbers, exactly: an integer in full; a double that is an integer of at
  * most 2^53 as one (-0.0 as -0); any other finite double as the shortest
