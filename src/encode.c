@@ -71,6 +71,8 @@ static const vschema *schema_arg(lua_State *L) {
 typedef struct work {
   wbuf out;
   vkeys keys;
+  vfound found[V_FOUND];
+  unsigned walks;
   int busy;
 } work;
 
@@ -153,7 +155,7 @@ static int core_validate(lua_State *L) {
   lua_settop(L, 2);
   lua_pushnil(L);   /* 3: the slot of the errors list, made on the first one */
   w = work_take(L);
-  v_init(&ctx, L, 3, passthrough, &w->out, &w->keys);
+  v_init(&ctx, L, 3, passthrough, &w->out, &w->keys, w->found, ++w->walks);
   v_check_root(&ctx, schema, 2);
   return walk_answer(L, &ctx, w, 3, 0);
 }
@@ -170,7 +172,7 @@ static int core_encode(lua_State *L) {
   lua_settop(L, 2);
   lua_pushnil(L);   /* 3: the slot of the errors list, made on the first one */
   w = work_take(L);
-  v_init(&ctx, L, 3, passthrough, &w->out, &w->keys);
+  v_init(&ctx, L, 3, passthrough, &w->out, &w->keys, w->found, ++w->walks);
   v_check_root(&ctx, schema, 2);
   return walk_answer(L, &ctx, w, 3, 1);
 }
@@ -186,7 +188,7 @@ static int core_json(lua_State *L) {
   lua_settop(L, 1);
   lua_pushnil(L);   /* 2: the slot of the errors list */
   w = work_take(L);
-  v_init(&ctx, L, 2, 0, &w->out, &w->keys);
+  v_init(&ctx, L, 2, 0, &w->out, &w->keys, w->found, ++w->walks);
   v_check_any(&ctx, 1);
   return walk_answer(L, &ctx, w, 2, 1);
 }

@@ -30,6 +30,19 @@ static int all_digits(const char *s, size_t n) {
   return 1;
 }
 
+int v_all_hex(const char *s, size_t n) {
+  /* A table: every body has an id or three to check. */
+  static const unsigned char hex[256] = {
+      ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+      ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+      ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1};
+  unsigned char all = 1;
+  for (size_t i = 0; i < n; i++) {
+    all &= hex[(unsigned char)s[i]];
+  }
+  return all;
+}
+
 static int check_e164(const char *s, size_t len) {
   if (len < 3 || len > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9') {
     return 0;

@@ -10,23 +10,14 @@
 
 /* ---- formats ---------------------------------------------------------- */
 
-static int hex_digit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* 8-4-4-4-12 hex digits: every id in the template catalog has this shape. */
 static int check_uuid(const char *s, size_t len) {
   if (len != 36) {
     return 0;
   }
-  for (size_t i = 0; i < len; i++) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return 0;
-    } else if (!hex_digit(s[i])) {
-      return 0;
-    }
-  }
-  return 1;
+  return s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' && v_all_hex(s, 8) &&
+         v_all_hex(s + 9, 4) && v_all_hex(s + 14, 4) && v_all_hex(s + 19, 4) &&
+         v_all_hex(s + 24, 12);
 }
 
 static const vformat TEMPLATE_ID = {

@@ -461,15 +461,18 @@ typedef struct fields_seen {
   int bad_keys;                  /* keys that are not strings */
 } fields_seen;
 
-/* find_field, remembered for the walk by the key string's address. */
+/* find_field, remembered by the key string's address (validate.h). */
 static const vfield *known_field(vctx *ctx, const vobject *obj, const char *key, size_t len) {
   uintptr_t h = ((uintptr_t)key >> 4) ^ ((uintptr_t)obj >> 3);
   vfound *c = &ctx->found[h & (V_FOUND - 1)];
-  if (c->key != key || c->obj != obj) {
-    c->key = key;
-    c->obj = obj;
-    c->f = find_field(obj, key, len);
+  if (c->key == key && c->obj == obj &&
+      (c->walk == ctx->walk || (c->f && name_is(c->f->name, key, len)))) {
+    return c->f;
   }
+  c->key = key;
+  c->obj = obj;
+  c->f = find_field(obj, key, len);
+  c->walk = ctx->walk;
   return c->f;
 }
 
@@ -651,7 +654,7 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
 /* ---- entry points ----------------------------------------------------- */
 
 void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, struct wbuf *out,
-            struct vkeys *keys) {
+            struct vkeys *keys, vfound *found, unsigned walk) {
   /* Everything but the stacks, which are large and filled as used. */
   memset(ctx, 0, offsetof(vctx, steps));
   ctx->L = L;
@@ -660,7 +663,8 @@ void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, struct wbu
   ctx->passthrough = passthrough;
   ctx->out = out;
   ctx->keys = keys;
-  memset(ctx->found, 0, sizeof ctx->found);
+  ctx->found = found;
+  ctx->walk = walk;
 }
 
 /* Past the cap, the problems not listed are counted in a last entry. */

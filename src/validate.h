@@ -81,14 +81,18 @@ typedef struct vstep {
 
 #define V_MAX_STEPS (2 * V_MAX_DEPTH + 8)
 
-/* What the walk found out about a name of an object, remembered for the
- * rest of the walk: a list of objects has the same few names in each (the
- * key strings are the same Lua strings, alive as long as their tables). */
+/* What a walk found out about a name of an object, remembered by the key
+ * string's address: a list of objects has the same few names in each, and
+ * scripts send the same names in every body. Within a walk the address
+ * is the string (it is alive in its table); in a later walk it may be
+ * another string, so a field found is checked against its name, and an
+ * unknown name is looked up again. */
 typedef struct vfound {
   const char *key;               /* NULL: an entry about obj itself */
   const vobject *obj;
   const struct vfield *f;        /* the field of that name, or NULL */
   unsigned long long required;   /* for obj: required_bits (validate.c) */
+  unsigned walk;                 /* the walk that found it */
 } vfound;
 
 #define V_FOUND 64
@@ -114,7 +118,8 @@ struct vctx {
    * filled as they are used. */
   vstep steps[V_MAX_STEPS];
   const void *open_tables[V_MAX_DEPTH + 1];
-  vfound found[V_FOUND];         /* cleared by v_init */
+  vfound *found;                 /* V_FOUND entries, kept from walk to walk */
+  unsigned walk;                 /* this walk's number, for found */
 };
 
 /* Field constructors, so that provider tables read like the docs. */
@@ -123,7 +128,7 @@ struct vctx {
 /* Entry points. The walk writes as it checks: out gets the JSON text of
  * the value, whole when no problem was found (encode.c owns the buffers). */
 void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, struct wbuf *out,
-            struct vkeys *keys);
+            struct vkeys *keys, vfound *found, unsigned walk);
 void v_check_root(vctx *ctx, const vschema *schema, int idx);
 /* Any JSON value at idx, as the root of a walk (core.json). */
 void v_check_any(vctx *ctx, int idx);

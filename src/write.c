@@ -76,60 +76,74 @@ static size_t escape_byte(char *p, unsigned char c) {
   }
 }
 
-/* How many bytes from the start of s are ASCII that needs no escape, in
- * 8-byte steps (the last step may overlap the one before); the rest is
- * looked at a byte at a time. */
-static size_t plain_ascii(const unsigned char *s, size_t len) {
-  const uint64_t highs = 0x8080808080808080ull;
-  uint64_t w;
-  size_t i = 0;
-  while (i + 8 <= len) {
-    memcpy(&w, s + i, 8);
-    if ((w & highs) || needs_escape8(w)) {
-      return i;
+/* Bit 7 set in the bytes of w that need more than a copy: an escape, or
+ * the start of a UTF-8 sequence to check. Borrows can set it in bytes above
+ * one that needs it, never below: the lowest one set is exact. */
+static inline uint64_t attention8(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+  uint64_t control = (w - ones * 0x20) & ~w;
+  return (control | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | w) & highs;
+}
+
+/* The byte at s (left bytes from there) that needs more than a copy, at p:
+ * sets *in and *out to the bytes read and written, and returns 0, or -1 for
+ * invalid UTF-8, -2 for a NUL byte. */
+static int special_byte(char *p, const unsigned char *s, size_t left, size_t *in, size_t *out) {
+  unsigned char c = s[0];
+  if (c >= 0x80) {
+    size_t n = text_utf8_sequence(s, left);
+    if (n == 0) {
+      return -1;
     }
-    i += 8;
-  }
-  if (i < len && len >= 8) {
-    memcpy(&w, s + len - 8, 8);
-    if (!(w & highs) && !needs_escape8(w)) {
-      return len;
+    memcpy(p, s, n);
+    *in = *out = n;
+  } else if (needs_escape(c)) {
+    if (c == 0) {
+      return -2;
     }
+    *in = 1;
+    *out = escape_byte(p, c);
+  } else {
+    *p = (char)c;
+    *in = *out = 1;
   }
-  return i;
+  return 0;
 }
 
 /* Copies s (len bytes) escaped to p, which has room for the worst case;
  * *chars gets its length in characters, or -1 for invalid UTF-8, -2 for a
- * NUL byte (where the copy stops). Returns the bytes written. */
+ * NUL byte (where the copy stops). Returns the bytes written. Eight bytes
+ * are looked at, and stored, at a time; p advances by those that needed no
+ * more, up to the first that does. */
 static size_t copy_escaped(char *p, const unsigned char *s, size_t len, long *chars) {
-  size_t i = plain_ascii(s, len);
-  long count = (long)i;
   char *start = p;
-  memcpy(p, s, i);
-  p += i;
+  size_t i = 0, in, out;
+  long count = 0;
   while (i < len) {
-    unsigned char c = s[i];
-    if (c >= 0x80) {
-      size_t n = text_utf8_sequence(s + i, len - i);
-      if (n == 0) {
-        *chars = -1;
-        return (size_t)(p - start);
+    if (i + 8 <= len) {
+      uint64_t w, m;
+      size_t k;
+      memcpy(&w, s + i, 8);
+      memcpy(p, &w, 8);
+      m = attention8(w);
+      k = m ? (size_t)__builtin_ctzll(m) >> 3 : 8;
+      p += k;
+      i += k;
+      count += (long)k;
+      if (k == 8) {
+        continue;
       }
-      memcpy(p, s + i, n);
-      p += n;
-      i += n;
-    } else if (needs_escape(c)) {
-      if (c == 0) {
-        *chars = -2;
-        return (size_t)(p - start);
-      }
-      p += escape_byte(p, c);
-      i++;
-    } else {
-      *p++ = (char)c;
-      i++;
     }
+    {
+      int bad = special_byte(p, s + i, len - i, &in, &out);
+      if (bad) {
+        *chars = bad;
+        return (size_t)(p - start);
+      }
+    }
+    p += out;
+    i += in;
     count++;
   }
   *chars = count;
