@@ -198,8 +198,7 @@ static void write_json_list(vctx *ctx, int idx) {
   w_close(ctx->out, ']');
 }
 
-/* The names of the table at idx are in ctx->keys from index from up. */
-static void write_json_object(vctx *ctx, int idx, size_t from) {
+void v_write_names(vctx *ctx, int idx, size_t from, const vfield *items) {
   lua_State *L = ctx->L;
   size_t n = ctx->keys->n;
   v_keys_sort(ctx->keys, from);
@@ -210,12 +209,17 @@ static void write_json_object(vctx *ctx, int idx, size_t from) {
     v_write_key(ctx, key.s, key.len);
     lua_pushlstring(L, key.s, key.len);
     lua_rawget(L, idx);
-    v_check_json(ctx, lua_gettop(L));
+    if (items) {
+      v_check_value(ctx, items, lua_gettop(L));
+    } else {
+      v_check_json(ctx, lua_gettop(L));
+    }
     w_char(ctx->out, ',');
     lua_pop(L, 1);
     v_path_pop(ctx, old);
   }
   w_close(ctx->out, '}');
+  ctx->keys->n = from;
 }
 
 /* A table as any JSON: a list when its keys are 1..n, an object (names in
@@ -245,7 +249,7 @@ static void check_json_table(vctx *ctx, int idx) {
   } else if (has_seq) {
     v_error(ctx, "mixes list items and named keys: JSON needs one or the other");
   } else if (has_named) {
-    write_json_object(ctx, idx, from);
+    v_write_names(ctx, idx, from, NULL);
   } else {
     w_mem(ctx->out, marked_array(L, idx) ? "[]" : "{}", 2);
   }

@@ -46,25 +46,45 @@ static const vfield *find_named(const vobject *obj, const char *name) {
 
 /* ---- for cross-field rules -------------------------------------------- */
 
-/* Where the value of name is on the stack when the rules of the object at
- * idx run and the walk kept it there: its index, 0 when the field is
- * absent, -1 when the walk did not keep it (read the table then). */
-static int kept_value(vctx *ctx, int idx, const char *name) {
+/* What check_object learns from the fields of one table. A known field's
+ * key and value stay on the stack (a copy of the key above them goes on to
+ * lua_next), so the kept pairs sit in a row from the object's first free
+ * slot up. Other names wait in ctx->keys. The rules read the kept values
+ * through v_get and the like; a string field's text is at hand for them. */
+#define V_KEPT 64   /* V_STACK_ROOM (walk.h) holds a pair for each */
+
+struct fields_seen {
+  unsigned long long seen;       /* bit i: obj->fields[i] is present (i < V_KEPT) */
+  int top;                       /* where lua_next left the key */
+  int vals[V_KEPT];              /* the stack positions of the kept values */
+  const char *names[V_KEPT];     /* their keys, as the table has them */
+  size_t lens[V_KEPT];
+  int types[V_KEPT];             /* their Lua types */
+  const char *strs[V_KEPT];      /* a string field's text, or NULL */
+  size_t slens[V_KEPT];
+  int bad_keys;                  /* keys that are not strings */
+};
+typedef struct fields_seen fields_seen;
+
+/* The place in the schema of name when the rules of the object at idx run
+ * and the walk kept its fields: i, or -2 when the field is absent; -1 when
+ * the walk did not keep it (read the table then). */
+static long kept_field(vctx *ctx, int idx, const char *name) {
   if (ctx->obj && idx == ctx->obj_idx) {
     const vfield *f = find_named(ctx->obj, name);
-    long i = f ? f - ctx->obj->fields : 64;
-    if (i < 64) {
-      return ((ctx->seen >> i) & 1u) ? ctx->vals[i] : 0;
+    long i = f ? f - ctx->obj->fields : V_KEPT;
+    if (i < V_KEPT) {
+      return ((ctx->seen >> i) & 1u) ? i : -2;
     }
   }
   return -1;
 }
 
 void v_get(vctx *ctx, int idx, const char *name) {
-  int at = kept_value(ctx, idx, name);
-  if (at > 0) {
-    lua_pushvalue(ctx->L, at);
-  } else if (at == 0) {
+  long i = kept_field(ctx, idx, name);
+  if (i >= 0) {
+    lua_pushvalue(ctx->L, ctx->fields->vals[i]);
+  } else if (i == -2) {
     lua_pushnil(ctx->L);
   } else {
     lua_pushstring(ctx->L, name);
@@ -74,12 +94,17 @@ void v_get(vctx *ctx, int idx, const char *name) {
 
 const char *v_get_string(vctx *ctx, int idx, const char *name, size_t *len) {
   lua_State *L = ctx->L;
-  int at = kept_value(ctx, idx, name);
+  long i = kept_field(ctx, idx, name);
   const char *s = NULL;
-  if (at > 0) {
-    return lua_type(L, at) == LUA_TSTRING ? lua_tolstring(L, at, len) : NULL;
+  if (i >= 0) {
+    const fields_seen *fs = ctx->fields;
+    if (fs->strs[i]) {
+      *len = fs->slens[i];
+      return fs->strs[i];
+    }
+    return fs->types[i] == LUA_TSTRING ? lua_tolstring(L, fs->vals[i], len) : NULL;
   }
-  if (at == 0) {
+  if (i == -2) {
     return NULL;
   }
   v_get(ctx, idx, name);
@@ -92,11 +117,13 @@ const char *v_get_string(vctx *ctx, int idx, const char *name, size_t *len) {
 
 int v_get_boolean(vctx *ctx, int idx, const char *name) {
   lua_State *L = ctx->L;
-  int at = kept_value(ctx, idx, name), b = -1;
-  if (at > 0) {
-    return lua_type(L, at) == LUA_TBOOLEAN ? lua_toboolean(L, at) : -1;
+  long i = kept_field(ctx, idx, name);
+  int b = -1;
+  if (i >= 0) {
+    const fields_seen *fs = ctx->fields;
+    return fs->types[i] == LUA_TBOOLEAN ? lua_toboolean(L, fs->vals[i]) : -1;
   }
-  if (at == 0) {
+  if (i == -2) {
     return -1;
   }
   v_get(ctx, idx, name);
@@ -290,12 +317,14 @@ static void check_array(vctx *ctx, const vfield *f, int idx) {
  * by f->items, or are any JSON. */
 static void check_map(vctx *ctx, const vfield *f, int idx) {
   lua_State *L = ctx->L;
-  size_t from = ctx->keys->n, n;
+  size_t from = ctx->keys->n;
   if (!v_enter_table(ctx, idx)) {
     return;
   }
   lua_pushnil(L);
   while (lua_next(L, idx)) {
+    size_t len;
+    const char *key;
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING) {
       v_error(ctx, "must have only string keys (got a %s key)", luaL_typename(L, -1));
@@ -303,32 +332,11 @@ static void check_map(vctx *ctx, const vfield *f, int idx) {
       ctx->keys->n = from;
       v_leave_table(ctx);
       return;
-    } else {
-      size_t len;
-      const char *key = lua_tolstring(L, -1, &len);
-      v_keys_push(ctx->keys, key, len, NULL);
     }
+    key = lua_tolstring(L, -1, &len);
+    v_keys_push(ctx->keys, key, len, NULL);
   }
-  n = ctx->keys->n;
-  v_keys_sort(ctx->keys, from);
-  w_char(ctx->out, '{');
-  for (size_t i = from; i < n; i++) {
-    vkey key = ctx->keys->k[i];   /* a copy: the list may move as it grows */
-    int old = v_path_push_lstr(ctx, key.s, key.len);
-    v_write_key(ctx, key.s, key.len);
-    lua_pushlstring(L, key.s, key.len);
-    lua_rawget(L, idx);
-    if (f->items) {
-      v_check_value(ctx, f->items, lua_gettop(L));
-    } else {
-      v_check_json(ctx, lua_gettop(L));
-    }
-    w_char(ctx->out, ',');
-    lua_pop(L, 1);
-    v_path_pop(ctx, old);
-  }
-  w_close(ctx->out, '}');
-  ctx->keys->n = from;
+  v_write_names(ctx, idx, from, f->items);
   v_leave_table(ctx);
 }
 
@@ -443,24 +451,6 @@ void v_check_value(vctx *ctx, const vfield *f, int idx) {
 
 /* ---- objects ---------------------------------------------------------- */
 
-/* Known fields are kept on the stack, by their place in the schema, so
- * that they are written in that order and the rules read them for free.
- * A schema longer than this writes the rest with the other names. */
-#define V_KEPT 64   /* V_STACK_ROOM (walk.h) holds a pair for each */
-
-/* What check_object learns from the fields of one table. A known field's
- * key and value stay on the stack (a copy of the key above them goes on to
- * lua_next), so the kept pairs sit in a row from the object's first free
- * slot up. Other names wait in ctx->keys. */
-typedef struct fields_seen {
-  unsigned long long seen;       /* bit i: obj->fields[i] is present (i < V_KEPT) */
-  int top;                       /* where lua_next left the key */
-  int vals[V_KEPT];              /* the stack positions of the kept values */
-  const char *names[V_KEPT];     /* their keys, as the table has them */
-  size_t lens[V_KEPT];
-  int bad_keys;                  /* keys that are not strings */
-} fields_seen;
-
 /* find_field, remembered by the key string's address (validate.h). */
 static const vfield *known_field(vctx *ctx, const vobject *obj, const char *key, size_t len) {
   uintptr_t h = ((uintptr_t)key >> 4) ^ ((uintptr_t)obj >> 3);
@@ -505,14 +495,25 @@ static void sort_entry(vctx *ctx, const vobject *obj, fields_seen *fs) {
 }
 
 /* The known fields that were kept, in the schema's order. */
-static void write_known(vctx *ctx, const vobject *obj, const fields_seen *fs) {
+static void write_known(vctx *ctx, const vobject *obj, fields_seen *fs) {
   lua_State *L = ctx->L;
   for (unsigned long long bits = fs->seen; bits; bits &= bits - 1) {
-    int i = __builtin_ctzll(bits);
+    int i = __builtin_ctzll(bits), at = fs->vals[i], t = lua_type(L, at);
     const vfield *f = &obj->fields[i];
     int old = v_path_push_lstr(ctx, fs->names[i], fs->lens[i]);
     w_plain_key(ctx->out, fs->names[i], fs->lens[i]);
-    check_value_t(ctx, f, fs->vals[i], lua_type(L, fs->vals[i]));
+    fs->types[i] = t;
+    fs->strs[i] = NULL;
+    if (t == LUA_TSTRING && f->type == VT_STRING) {
+      /* check_value_t's string case, keeping the text for the rules */
+      const char *str = lua_tolstring(L, at, &fs->slens[i]);
+      if (v_charge_len(ctx, fs->slens[i])) {
+        check_string(ctx, f, str, fs->slens[i]);
+        fs->strs[i] = str;
+      }
+    } else {
+      check_value_t(ctx, f, at, t);
+    }
     w_char(ctx->out, ',');
     v_path_pop(ctx, old);
   }
@@ -607,16 +608,16 @@ static void run_rules(vctx *ctx, const vobject *obj, int idx, const fields_seen 
   const vobject *outer = ctx->obj;
   int outer_idx = ctx->obj_idx;
   unsigned long long outer_seen = ctx->seen;
-  const int *outer_vals = ctx->vals;
+  const fields_seen *outer_fields = ctx->fields;
   ctx->obj = obj;
   ctx->obj_idx = idx;
   ctx->seen = fs->seen;
-  ctx->vals = fs->vals;
+  ctx->fields = fs;
   obj->rules(ctx, idx);
   ctx->obj = outer;
   ctx->obj_idx = outer_idx;
   ctx->seen = outer_seen;
-  ctx->vals = outer_vals;
+  ctx->fields = outer_fields;
 }
 
 /* Reads the table's names once, then checks and writes its fields: the

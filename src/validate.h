@@ -32,6 +32,7 @@ typedef struct vctx vctx;
 typedef struct vobject vobject;
 struct wbuf;
 struct vkeys;
+struct fields_seen;
 
 typedef struct vformat {
   int (*check)(const char *s, size_t len);
@@ -113,7 +114,7 @@ struct vctx {
   const vobject *obj;
   int obj_idx;
   unsigned long long seen;
-  const int *vals;               /* stack positions of the present fields */
+  const struct fields_seen *fields;   /* what the walk kept of them (validate.c) */
   /* The stacks last: v_init clears everything before them, and they are
    * filled as they are used. */
   vstep steps[V_MAX_STEPS];

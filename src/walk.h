@@ -110,6 +110,11 @@ long v_sequence_length(vctx *ctx, int idx);
 /* Any JSON value at idx (charges itself), written. */
 void v_check_json(vctx *ctx, int idx);
 
+/* An object of free names: the table at idx, whose names are in ctx->keys
+ * from index from up, written in byte order with their values, checked
+ * against items or (items NULL) as any JSON; the names are dropped after. */
+void v_write_names(vctx *ctx, int idx, size_t from, const vfield *items);
+
 /* Reports a string's invalid UTF-8 (chars -1) or NUL byte (-2). */
 void v_string_error(vctx *ctx, long chars);
 

@@ -85,6 +85,18 @@ describe("the order of names in a request body", function()
       body_of(vapi, "create", fields))
   end)
 
+  it("is as the README's example of prepare shows", function()
+    local req = campaign.assert(vapi:prepare("create", {
+      customers = { { name = "Ada", number = "+14155550101" } },
+      phoneNumberId = "p-1", name = "Spring", assistantId = "a-1",
+      assistantOverrides = { variableValues = { tier = "gold", account = 123456789012345,
+        rate = 0.1, tags = campaign.array() } },
+    }))
+    assert.are.equal('{"name":"Spring","assistantId":"a-1","phoneNumberId":"p-1",'
+      .. '"customers":[{"number":"+14155550101","name":"Ada"}],"assistantOverrides":{"variableValues":'
+      .. '{"account":123456789012345,"rate":0.1,"tags":[],"tier":"gold"}}}', req.body)
+  end)
+
   it("puts names let through by passthrough after the known ones, sorted", function()
     local p = campaign.client { provider = "smallest", api_key = KEY, passthrough = true }
     local body = body_of(p, "create", { zeta = 1, agentId = "60d0fe4f5311236168a109ca", Alpha = 2,
