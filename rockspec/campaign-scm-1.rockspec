@@ -15,7 +15,7 @@ field path, builds the JSON with lua-cjson and sends it with libcurl.
 }
 dependencies = {
    "lua >= 5.1, < 5.5",
-   "lua-cjson",
+   "lua-cjson",    -- decodes the providers' answers
    "dkjson",       -- the command-line tool's output only (campaign.cli)
 }
 external_dependencies = {
@@ -27,8 +27,8 @@ build = {
       ["campaign.core"] = {
          sources = {
             "src/core.c", "src/redact.c", "src/http.c", "src/transfer.c",
-            "src/validate.c", "src/json.c", "src/numbers.c", "src/report.c",
-            "src/formats.c", "src/text.c",
+            "src/encode.c", "src/validate.c", "src/json.c", "src/numbers.c",
+            "src/report.c", "src/write.c", "src/formats.c", "src/text.c",
             "src/provider_atlas.c", "src/provider_autocalls.c",
             "src/provider_smallest.c", "src/provider_vapi.c",
          },

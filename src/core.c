@@ -1,7 +1,7 @@
-/* campaign.core: the module entry. It validates tables against the provider
- * schemas, builds URLs with curl's URL parser, and opens the libcurl
- * transport (http.c); core.redact is in redact.c. The client object and the
- * retry policy are in Lua. */
+/* campaign.core: the module entry. It builds URLs with curl's URL parser and
+ * opens the parts in other files: the schemas, the validating writer of
+ * request bodies (encode.c), the libcurl transport (http.c), core.redact
+ * (redact.c). The client object and the retry policy are in Lua. */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -11,152 +11,11 @@
 #include <curl/curl.h>
 
 #include "core.h"
-#include "providers.h"
 #include "text.h"
 
 #define CAMPAIGN_EXPORT __attribute__((visibility("default")))
 
 CAMPAIGN_EXPORT int luaopen_campaign_core(lua_State *L);
-
-/* Every provider's schemas, in the order of CAMPAIGN_PROVIDERS. */
-#define SCHEMAS_OF(name) name##_schemas,
-static const vschema *const all_schemas[] = {CAMPAIGN_PROVIDERS(SCHEMAS_OF) NULL};
-#undef SCHEMAS_OF
-
-static const vschema *find_schema(const char *name) {
-  for (int i = 0; all_schemas[i]; i++) {
-    for (const vschema *s = all_schemas[i]; s->name; s++) {
-      if (strcmp(s->name, name) == 0) {
-        return s;
-      }
-    }
-  }
-  return NULL;
-}
-
-/* A schema handle from core.schema, checked to be one of ours. */
-static const vschema *schema_handle(const void *p) {
-  for (int i = 0; all_schemas[i]; i++) {
-    for (const vschema *s = all_schemas[i]; s->name; s++) {
-      if (s == p) {
-        return s;
-      }
-    }
-  }
-  return NULL;
-}
-
-/* core.schema(name) -> handle | nil: saves the look-up by name per call. */
-static int core_schema(lua_State *L) {
-  const vschema *schema = find_schema(luaL_checkstring(L, 1));
-  if (!schema) {
-    return 0;
-  }
-  lua_pushlightuserdata(L, (void *)(uintptr_t)schema);
-  return 1;
-}
-
-/* The schema of argument 1: a handle from core.schema, or a name. */
-static const vschema *schema_arg(lua_State *L) {
-  const vschema *schema;
-  if (lua_type(L, 1) == LUA_TLIGHTUSERDATA) {
-    schema = schema_handle(lua_touserdata(L, 1));
-    luaL_argcheck(L, schema != NULL, 1, "not a schema handle");
-  } else {
-    const char *name = luaL_checkstring(L, 1);
-    schema = find_schema(name);
-    if (!schema) {
-      luaL_argerror(L, 1, lua_pushfstring(L, "no schema named '%s'", name));
-    }
-  }
-  return schema;
-}
-
-/* core.validate(schema, fields [, passthrough]) -> true | false, errors
- * schema is a name or a handle from core.schema. The rules alone: for query
- * strings, which the client writes itself (numbers exactly), and for checks
- * of part of a body; core.encode adds what JSON text needs. */
-static int core_validate(lua_State *L) {
-  const vschema *schema = schema_arg(L);
-  int passthrough = lua_toboolean(L, 3);
-  vctx ctx;
-  lua_settop(L, 2);
-  lua_pushnil(L);   /* the slot of the errors list, made on the first one */
-  v_init(&ctx, L, 3, passthrough);
-  v_check_root(&ctx, schema, 2);
-  if (ctx.nerr == 0) {
-    lua_pushboolean(L, 1);
-    return 1;
-  }
-  lua_pushboolean(L, 0);
-  lua_insert(L, 3);
-  return 2;
-}
-
-/* core.encode(schema, fields, passthrough, encode) -> body
- *                                                 | false, errors
- *                                                 | false, nil, message
- * Validates, then calls encode(fields) (lua-cjson's) in the same call: the
- * body of a valid table. encode raising (nothing valid should make it) is
- * the third answer. */
-static int core_encode(lua_State *L) {
-  const vschema *schema = schema_arg(L);
-  int passthrough = lua_toboolean(L, 3);
-  vctx ctx;
-  luaL_checktype(L, 4, LUA_TFUNCTION);
-  lua_settop(L, 4);
-  lua_pushnil(L);   /* 5: the slot of the errors list, made on the first one */
-  v_init(&ctx, L, 5, passthrough);
-  ctx.cjson_numbers = 1;   /* the body is lua-cjson's text: numbers it would round are refused */
-  v_check_root(&ctx, schema, 2);
-  if (ctx.nerr > 0) {
-    lua_pushboolean(L, 0);
-    lua_pushvalue(L, 5);
-    return 2;
-  }
-  lua_settop(L, 4);
-  lua_pushvalue(L, 2);
-  if (lua_pcall(L, 1, 1, 0) != 0) {
-    lua_pushboolean(L, 0);
-    lua_pushnil(L);
-    lua_pushvalue(L, -3);
-    return 3;
-  }
-  return 1;
-}
-
-/* core.schemas() -> {"vapi.create", ...} */
-static int core_schemas(lua_State *L) {
-  int n = 0;
-  lua_newtable(L);
-  for (int i = 0; all_schemas[i]; i++) {
-    for (const vschema *s = all_schemas[i]; s->name; s++) {
-      lua_pushstring(L, s->name);
-      lua_rawseti(L, -2, ++n);
-    }
-  }
-  return 1;
-}
-
-/* core.fields(schema) -> {[name] = kind, ...}: the kinds of a schema's
- * top-level fields, for callers that have values as text (the command-line
- * tool's --query) and must know which to send as numbers or booleans.
- * schema is as for core.validate (a name or a handle); an unknown name
- * raises. The kinds are the schema's own, in plain words: "string",
- * "integer", "number", "boolean", "object", "array", "map" (a table of
- * free names), "json" (any JSON value), and "forbidden" for a name the
- * operation knows but does not take. A schema that is open to any names
- * lists only the ones it knows (maybe none). */
-static int core_fields(lua_State *L) {
-  const vschema *schema = schema_arg(L);
-  lua_newtable(L);
-  for (const vfield *f = schema->root->fields; f->name; f++) {
-    lua_pushstring(L, f->name);
-    lua_pushstring(L, v_kind_name(f->type));
-    lua_rawset(L, -3);
-  }
-  return 1;
-}
 
 /* core.suggest(name, candidates) -> the candidate nearest name, or nil.
  * The rule the validator suggests field names by ("unknown field ...; did
@@ -431,12 +290,7 @@ static int core_now(lua_State *L) {
 }
 
 static const luaL_Reg core_functions[] = {
-    {"validate", core_validate},
-    {"encode", core_encode},
     {"redact", core_redact},
-    {"schema", core_schema},
-    {"schemas", core_schemas},
-    {"fields", core_fields},
     {"suggest", core_suggest},
     {"url", core_url},
     {"url_parts", core_url_parts},
@@ -458,6 +312,7 @@ CAMPAIGN_EXPORT int luaopen_campaign_core(lua_State *L) {
     curl_ready = 1;
   }
   luaL_newlib(L, core_functions);
+  campaign_encode_open(L);
   campaign_http_open(L);
   /* curl_version() would initialise libldap (and leak in it): the version
    * number alone is enough. */

@@ -6,6 +6,10 @@
 
 #pragma GCC visibility push(hidden)
 
+/* Sets core.validate, core.encode, core.json and the schema functions on
+ * the table on top (encode.c). */
+void campaign_encode_open(lua_State *L);
+
 /* Registers the HTTP handle type and sets core.http on the table on top. */
 void campaign_http_open(lua_State *L);
 

@@ -13,6 +13,9 @@ extern const vformat V_HTTP_URL;
 int v_parse_datetime(const char *s, size_t len, double *epoch);
 /* Days in month m (1..12) of year y, proleptic Gregorian. */
 int v_days_in_month(int y, int m);
+/* Whether s[0..n) are all hex digits, either case (ids of Smallest and
+ * Atlas). */
+int v_all_hex(const char *s, size_t n);
 
 /* IANA time zone name, checked against the system zoneinfo database
  * (Autocalls timezone, Atlas Timezone). */

@@ -10,23 +10,14 @@
 
 /* ---- formats ---------------------------------------------------------- */
 
-static int hex_digit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* 8-4-4-4-12 hex digits: every id in the template catalog has this shape. */
 static int check_uuid(const char *s, size_t len) {
   if (len != 36) {
     return 0;
   }
-  for (size_t i = 0; i < len; i++) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return 0;
-    } else if (!hex_digit(s[i])) {
-      return 0;
-    }
-  }
-  return 1;
+  return s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' && v_all_hex(s, 8) &&
+         v_all_hex(s + 9, 4) && v_all_hex(s + 14, 4) && v_all_hex(s + 19, 4) &&
+         v_all_hex(s + 24, 12);
 }
 
 static const vformat TEMPLATE_ID = {
@@ -110,14 +101,13 @@ static const struct {
 /* The string value of a field when it is one of `allowed`, else NULL. */
 static const char *enum_value(vctx *ctx, int idx, const char *name, const char *const *allowed) {
   const char *found = NULL;
-  v_get(ctx, idx, name);
-  if (lua_type(ctx->L, -1) == LUA_TSTRING) {
-    const char *s = lua_tostring(ctx->L, -1);
+  size_t len;
+  const char *s = v_get_string(ctx, idx, name, &len);
+  if (s) {
     for (; *allowed; allowed++) {
       if (strcmp(s, *allowed) == 0) found = *allowed;
     }
   }
-  lua_pop(ctx->L, 1);
   return found;
 }
 
@@ -169,12 +159,8 @@ static void channel_rules(vctx *ctx, int idx) {
     if ((channel_fields[i].on & channel) || !v_has(ctx, idx, field)) {
       continue;
     }
-    if (channel_fields[i].flag && v_is(ctx, idx, field, LUA_TBOOLEAN)) {
-      int on;
-      v_get(ctx, idx, field);
-      on = lua_toboolean(ctx->L, -1);
-      lua_pop(ctx->L, 1);
-      if (!on) continue;
+    if (channel_fields[i].flag && v_get_boolean(ctx, idx, field) == 0) {
+      continue;
     }
     v_error_at(ctx, field, "is %s: %s does not take %s (leave it out)", channel_fields[i].only,
                channel_name(channel), field);
@@ -191,16 +177,12 @@ static void channel_rules(vctx *ctx, int idx) {
 /* "id1,id2": no empty items, no spaces, no id twice. An empty string is no
  * tools at all (a full update replaces the list). */
 static void tool_ids_rule(vctx *ctx, int idx) {
-  lua_State *L = ctx->L;
   size_t len, start = 0;
-  const char *s;
   long item = 0;
-  v_get(ctx, idx, "ToolIds");
-  if (lua_type(L, -1) != LUA_TSTRING) {
-    lua_pop(L, 1);
+  const char *s = v_get_string(ctx, idx, "ToolIds", &len);
+  if (!s) {
     return;
   }
-  s = lua_tolstring(L, -1, &len);
   while (len > 0 && start <= len) {
     const char *comma = memchr(s + start, ',', len - start);
     size_t end = comma ? (size_t)(comma - s) : len;
@@ -216,7 +198,6 @@ static void tool_ids_rule(vctx *ctx, int idx) {
         v_error_at(ctx, "ToolIds", "item %ld contains a space or control character: "
                                    "separate tool ids with commas only, e.g. "
                                    "\"tool-1,tool-2\"", item);
-        lua_pop(L, 1);
         return;
       }
     }
@@ -226,14 +207,12 @@ static void tool_ids_rule(vctx *ctx, int idx) {
       size_t e2 = (size_t)(c2 - s);
       if (e2 - p == end - start && memcmp(s + p, s + start, end - start) == 0) {
         v_error_at(ctx, "ToolIds", "lists \"%.*s\" twice", (int)(end - start), s + start);
-        lua_pop(L, 1);
         return;
       }
       p = e2 + 1;
     }
     start = end + 1;
   }
-  lua_pop(L, 1);
 }
 
 static void campaign_rules(vctx *ctx, int idx) {

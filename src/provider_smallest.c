@@ -13,16 +13,7 @@
  * Checking the shape catches a name, or a UUID (the ids of other
  * providers), given by mistake. */
 static int check_object_id(const char *s, size_t len) {
-  if (len != 24) {
-    return 0;
-  }
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return 0;
-    }
-  }
-  return 1;
+  return len == 24 && v_all_hex(s, len);
 }
 
 static const vformat OBJECT_ID = {

@@ -27,34 +27,24 @@ static int check_loose_number(const char *s, size_t len) {
 }
 
 static void customer_rules(vctx *ctx, int idx) {
-  lua_State *L = ctx->L;
   size_t len;
-  const char *number;
-  int e164 = 1;
-  if (!v_has(ctx, idx, "number") && !v_has(ctx, idx, "sipUri")) {
+  const char *number = v_get_string(ctx, idx, "number", &len);
+  int e164;
+  if (!number && !v_has(ctx, idx, "number") && !v_has(ctx, idx, "sipUri")) {
     v_error_at(ctx, "number", "is required (or sipUri): a customer needs something to call");
     return;
   }
-  v_get(ctx, idx, "numberE164CheckEnabled");
-  if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
-    e164 = 0;
-  }
-  lua_pop(L, 1);
-  v_get(ctx, idx, "number");
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    number = lua_tolstring(L, -1, &len);
-    /* Lengths (3..40) were checked with the field; only the shape is left. */
-    if (len >= 3 && len <= 40 && strlen(number) == len) {
-      if (e164 && !V_E164.check(number, len)) {
-        v_error_at(ctx, "number", "%s (or set numberE164CheckEnabled = false for "
-                                  "non-E.164 SIP numbers)", V_E164.message);
-      } else if (!e164 && !check_loose_number(number, len)) {
-        v_error_at(ctx, "number", "must be letters and digits with an optional leading + "
-                                  "(even with numberE164CheckEnabled = false)");
-      }
+  e164 = v_get_boolean(ctx, idx, "numberE164CheckEnabled") != 0;
+  /* Lengths (3..40) were checked with the field; only the shape is left. */
+  if (number && len >= 3 && len <= 40 && strlen(number) == len) {
+    if (e164 && !V_E164.check(number, len)) {
+      v_error_at(ctx, "number", "%s (or set numberE164CheckEnabled = false for "
+                                "non-E.164 SIP numbers)", V_E164.message);
+    } else if (!e164 && !check_loose_number(number, len)) {
+      v_error_at(ctx, "number", "must be letters and digits with an optional leading + "
+                                "(even with numberE164CheckEnabled = false)");
     }
   }
-  lua_pop(L, 1);
 }
 
 static const vfield customer_fields[] = {

@@ -13,19 +13,6 @@ int v_path_push(vctx *ctx, const char *name) {
   return v_path_push_lstr(ctx, name, strlen(name));
 }
 
-int v_path_push_index(vctx *ctx, long index) {
-  int old = ctx->nsteps;
-  if (old < V_MAX_STEPS) {
-    ctx->steps[old].key = NULL;
-    ctx->steps[old].index = index;
-    ctx->nsteps = old + 1;
-  }
-  return old;
-}
-
-void v_path_pop(vctx *ctx, int old) {
-  ctx->nsteps = old;
-}
 
 static void path_append(char *buf, size_t size, size_t *len, const char *s, size_t n) {
   size_t room = size - 1 - *len;

@@ -25,41 +25,18 @@ long text_utf8_length(const unsigned char *s, size_t len) {
       break;
     }
     c = s[i];
-    size_t n;
-    unsigned long cp;
     if (c < 0x80) {
       if (c == 0) {
         return -2;
       }
       i++;
-      count++;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      cp = c & 0x07;
     } else {
-      return -1;
-    }
-    if (i + n >= len) {
-      return -1;
-    }
-    for (size_t k = 1; k <= n; k++) {
-      if ((s[i + k] & 0xC0) != 0x80) {
+      size_t n = text_utf8_sequence(s + i, len - i);
+      if (n == 0) {
         return -1;
       }
-      cp = (cp << 6) | (s[i + k] & 0x3F);
+      i += n;
     }
-    if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (n == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
-      return -1;
-    }
-    i += n + 1;
     count++;
   }
   return count;

@@ -1,9 +1,13 @@
-/* The generic validator. Everything it reads goes through raw table access
- * (lua_next, lua_rawget), as lua-cjson does when it encodes: what is checked
- * is exactly what will be sent, and no metamethod runs. It never raises on
- * bad input; it only appends {field = ..., message = ...} entries.
+/* The generic validator, which writes the JSON of what it checks in the
+ * same pass. Everything it reads goes through raw table access (lua_next,
+ * lua_rawget): what is checked is exactly what is sent, and no metamethod
+ * runs. It never raises on bad input; it only appends {field = ...,
+ * message = ...} entries, and the text it wrote is then dropped.
+ * An object's known fields are written in the schema's order, then its
+ * other names in byte order; a list field is always [...].
  * This file walks a table against a schema's fields; walk.h names the
  * helpers in the other files of the validator. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,21 +46,92 @@ static const vfield *find_named(const vobject *obj, const char *name) {
 
 /* ---- for cross-field rules -------------------------------------------- */
 
-void v_get(vctx *ctx, int idx, const char *name) {
+/* What check_object learns from the fields of one table. A known field's
+ * key and value stay on the stack (a copy of the key above them goes on to
+ * lua_next), so the kept pairs sit in a row from the object's first free
+ * slot up. Other names wait in ctx->keys. The rules read the kept values
+ * through v_get and the like; a string field's text is at hand for them. */
+#define V_KEPT 64   /* V_STACK_ROOM (walk.h) holds a pair for each */
+
+struct fields_seen {
+  unsigned long long seen;       /* bit i: obj->fields[i] is present (i < V_KEPT) */
+  int top;                       /* where lua_next left the key */
+  int vals[V_KEPT];              /* the stack positions of the kept values */
+  const char *names[V_KEPT];     /* their keys, as the table has them */
+  size_t lens[V_KEPT];
+  int types[V_KEPT];             /* their Lua types */
+  const char *strs[V_KEPT];      /* a string field's text, or NULL */
+  size_t slens[V_KEPT];
+  int bad_keys;                  /* keys that are not strings */
+};
+typedef struct fields_seen fields_seen;
+
+/* The place in the schema of name when the rules of the object at idx run
+ * and the walk kept its fields: i, or -2 when the field is absent; -1 when
+ * the walk did not keep it (read the table then). */
+static long kept_field(vctx *ctx, int idx, const char *name) {
   if (ctx->obj && idx == ctx->obj_idx) {
     const vfield *f = find_named(ctx->obj, name);
-    long i = f ? f - ctx->obj->fields : 64;
-    if (i < 64) {
-      if ((ctx->seen >> i) & 1u) {
-        lua_pushvalue(ctx->L, ctx->vals[i]);
-      } else {
-        lua_pushnil(ctx->L);
-      }
-      return;
+    long i = f ? f - ctx->obj->fields : V_KEPT;
+    if (i < V_KEPT) {
+      return ((ctx->seen >> i) & 1u) ? i : -2;
     }
   }
-  lua_pushstring(ctx->L, name);
-  lua_rawget(ctx->L, idx);
+  return -1;
+}
+
+void v_get(vctx *ctx, int idx, const char *name) {
+  long i = kept_field(ctx, idx, name);
+  if (i >= 0) {
+    lua_pushvalue(ctx->L, ctx->fields->vals[i]);
+  } else if (i == -2) {
+    lua_pushnil(ctx->L);
+  } else {
+    lua_pushstring(ctx->L, name);
+    lua_rawget(ctx->L, idx);
+  }
+}
+
+const char *v_get_string(vctx *ctx, int idx, const char *name, size_t *len) {
+  lua_State *L = ctx->L;
+  long i = kept_field(ctx, idx, name);
+  const char *s = NULL;
+  if (i >= 0) {
+    const fields_seen *fs = ctx->fields;
+    if (fs->strs[i]) {
+      *len = fs->slens[i];
+      return fs->strs[i];
+    }
+    return fs->types[i] == LUA_TSTRING ? lua_tolstring(L, fs->vals[i], len) : NULL;
+  }
+  if (i == -2) {
+    return NULL;
+  }
+  v_get(ctx, idx, name);
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    s = lua_tolstring(L, -1, len);
+  }
+  lua_pop(L, 1);
+  return s;
+}
+
+int v_get_boolean(vctx *ctx, int idx, const char *name) {
+  lua_State *L = ctx->L;
+  long i = kept_field(ctx, idx, name);
+  int b = -1;
+  if (i >= 0) {
+    const fields_seen *fs = ctx->fields;
+    return fs->types[i] == LUA_TBOOLEAN ? lua_toboolean(L, fs->vals[i]) : -1;
+  }
+  if (i == -2) {
+    return -1;
+  }
+  v_get(ctx, idx, name);
+  if (lua_type(L, -1) == LUA_TBOOLEAN) {
+    b = lua_toboolean(L, -1);
+  }
+  lua_pop(L, 1);
+  return b;
 }
 
 int v_has(vctx *ctx, int idx, const char *name) {
@@ -124,9 +199,9 @@ static void enum_error(vctx *ctx, const char *const *enums, const char *s, size_
   v_error(ctx, "must be one of %s (got \"%s\")", list, shown);
 }
 
+/* A string field, written: its bytes, then its rules. */
 static void check_string(vctx *ctx, const vfield *f, const char *s, size_t len) {
-  long chars;
-  v_check_string_bytes(ctx, s, len, &chars);
+  long chars = v_write_string(ctx, s, len);
   if (chars < 0) {
     return;
   }
@@ -215,6 +290,7 @@ static void check_array(vctx *ctx, const vfield *f, int idx) {
     set = lua_gettop(L);
   }
   item = lua_gettop(L) + 1;
+  w_char(ctx->out, '[');
   for (long i = 1; i <= n; i++) {
     int old = v_path_push_index(ctx, i);
     int t = lua_rawgeti_compat(L, idx, (int)i);
@@ -223,44 +299,44 @@ static void check_array(vctx *ctx, const vfield *f, int idx) {
     } else {
       v_check_json(ctx, item);
     }
+    w_char(ctx->out, ',');
     if ((f->flags & VF_UNIQUE) && duplicate_item(L, idx, i, item, set)) {
       v_error(ctx, "is a duplicate: items must be distinct");
     }
     lua_pop(L, 1);
     v_path_pop(ctx, old);
   }
+  w_close(ctx->out, ']');
   if (set) {
     lua_pop(L, 1);
   }
   v_leave_table(ctx);
 }
 
+/* A table of free names, written in byte order; its values are described
+ * by f->items, or are any JSON. */
 static void check_map(vctx *ctx, const vfield *f, int idx) {
   lua_State *L = ctx->L;
+  size_t from = ctx->keys->n;
   if (!v_enter_table(ctx, idx)) {
     return;
   }
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING) {
-      v_error(ctx, "must have only string keys (got a %s key)", luaL_typename(L, -2));
-      lua_pop(L, 2);
-      break;
-    } else {
-      size_t len;
-      const char *key = lua_tolstring(L, -2, &len);
-      int old = v_path_push_lstr(ctx, key, len);
-      v_check_string_bytes(ctx, key, len, NULL);
-      ctx->bytes += len;
-      if (f->items) {
-        v_check_value(ctx, f->items, lua_gettop(L));
-      } else {
-        v_check_json(ctx, lua_gettop(L));
-      }
-      v_path_pop(ctx, old);
-    }
+    size_t len;
+    const char *key;
     lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      v_error(ctx, "must have only string keys (got a %s key)", luaL_typename(L, -1));
+      lua_pop(L, 1);
+      ctx->keys->n = from;
+      v_leave_table(ctx);
+      return;
+    }
+    key = lua_tolstring(L, -1, &len);
+    v_keys_push(ctx->keys, key, len, NULL);
   }
+  v_write_names(ctx, idx, from, f->items);
   v_leave_table(ctx);
 }
 
@@ -335,10 +411,17 @@ static void check_value_t(vctx *ctx, const vfield *f, int idx, int t) {
     case VT_NUMBER:
       if (v_charge_len(ctx, 0)) {
         v_check_number(ctx, f, idx);
+        w_number(ctx->out, L, idx);
       }
       break;
     case VT_BOOLEAN:
-      v_charge_len(ctx, 0);
+      if (v_charge_len(ctx, 0)) {
+        if (lua_toboolean(L, idx)) {
+          w_mem(ctx->out, "true", 4);
+        } else {
+          w_mem(ctx->out, "false", 5);
+        }
+      }
       break;
     case VT_OBJECT:
       if (v_charge_len(ctx, 0) && v_enter_table(ctx, idx)) {
@@ -368,31 +451,99 @@ void v_check_value(vctx *ctx, const vfield *f, int idx) {
 
 /* ---- objects ---------------------------------------------------------- */
 
-/* What check_object learns from the fields of one table. Keys are read at
- * top; a value kept for the rules is moved below its key, so the kept values
- * sit in a row from the object's first free slot up. */
-typedef struct fields_seen {
-  unsigned long long seen;       /* bit i: obj->fields[i] is present (i < 64) */
-  int vals[64];                  /* the stack positions of the kept values */
-  int keep;                      /* whether values are kept (the rules read them) */
-  int top;                       /* where the key is, below the value */
-  int bad_keys;                  /* keys that are not strings */
-} fields_seen;
+/* find_field, remembered by the key string's address (validate.h). */
+static const vfield *known_field(vctx *ctx, const vobject *obj, const char *key, size_t len) {
+  uintptr_t h = ((uintptr_t)key >> 4) ^ ((uintptr_t)obj >> 3);
+  vfound *c = &ctx->found[h & (V_FOUND - 1)];
+  if (c->key == key && c->obj == obj &&
+      (c->walk == ctx->walk || (c->f && name_is(c->f->name, key, len)))) {
+    return c->f;
+  }
+  c->key = key;
+  c->obj = obj;
+  c->f = find_field(obj, key, len);
+  c->walk = ctx->walk;
+  return c->f;
+}
 
-/* A name the object does not know: where the object is open (or names pass
- * through) the value is only checked as JSON; else it is reported, with the
+/* Sorts the entry lua_next left on top (the key below the value); leaves
+ * the key on top for the next lua_next. */
+static void sort_entry(vctx *ctx, const vobject *obj, fields_seen *fs) {
+  lua_State *L = ctx->L;
+  size_t len;
+  const char *key;
+  const vfield *f;
+  if (lua_type(L, -2) != LUA_TSTRING) {
+    fs->bad_keys++;
+    lua_pop(L, 1);
+    return;
+  }
+  key = lua_tolstring(L, -2, &len);
+  f = known_field(ctx, obj, key, len);
+  if (f && f - obj->fields < V_KEPT) {
+    long i = f - obj->fields;
+    fs->vals[i] = fs->top + 1;
+    fs->top += 2;
+    fs->names[i] = key;
+    fs->lens[i] = len;
+    fs->seen |= 1ull << i;
+    lua_pushvalue(L, -2);
+    return;
+  }
+  v_keys_push(ctx->keys, key, len, f);
+  lua_pop(L, 1);
+}
+
+/* The known fields that were kept, in the schema's order. */
+static void write_known(vctx *ctx, const vobject *obj, fields_seen *fs) {
+  lua_State *L = ctx->L;
+  for (unsigned long long bits = fs->seen; bits; bits &= bits - 1) {
+    int i = __builtin_ctzll(bits), at = fs->vals[i], t = lua_type(L, at);
+    const vfield *f = &obj->fields[i];
+    int old = v_path_push_lstr(ctx, fs->names[i], fs->lens[i]);
+    w_plain_key(ctx->out, fs->names[i], fs->lens[i]);
+    fs->types[i] = t;
+    fs->strs[i] = NULL;
+    if (t == LUA_TSTRING && f->type == VT_STRING) {
+      /* check_value_t's string case, keeping the text for the rules */
+      const char *str = lua_tolstring(L, at, &fs->slens[i]);
+      if (v_charge_len(ctx, fs->slens[i])) {
+        check_string(ctx, f, str, fs->slens[i]);
+        fs->strs[i] = str;
+      }
+    } else {
+      check_value_t(ctx, f, at, t);
+    }
+    w_char(ctx->out, ',');
+    v_path_pop(ctx, old);
+  }
+}
+
+/* A name the object does not know (key.f NULL), or a known one past
+ * V_KEPT: where the object is open (or names pass through) an unknown
+ * name's value is only checked as JSON; else it is reported, with the
  * nearest known name. */
-static void unknown_field(vctx *ctx, const vobject *obj, const char *key, size_t len, int value) {
-  if (obj->open || ctx->passthrough) {
-    v_check_string_bytes(ctx, key, len, NULL);
-    ctx->bytes += len;
-    v_check_json(ctx, value);
+static void other_field(vctx *ctx, const vobject *obj, int idx, const vkey *key) {
+  lua_State *L = ctx->L;
+  if (key->f || obj->open || ctx->passthrough) {
+    int value = lua_gettop(L) + 1;
+    lua_pushlstring(L, key->s, key->len);
+    lua_rawget(L, idx);
+    if (key->f) {
+      w_plain_key(ctx->out, key->s, key->len);
+      check_value_t(ctx, key->f, value, lua_type(L, value));
+    } else {
+      v_write_key(ctx, key->s, key->len);
+      v_check_json(ctx, value);
+    }
+    w_char(ctx->out, ',');
+    lua_pop(L, 1);
   } else if (v_errors_full(ctx)) {
     ctx->nerr++;   /* a suggestion costs an edit distance per known field */
   } else {
     char shown[NAME_SHOWN * 4 + 8];
-    const char *hint = suggest(obj, key, len);
-    text_shown_name(shown, sizeof shown, key, len);
+    const char *hint = suggest(obj, key->s, key->len);
+    text_shown_name(shown, sizeof shown, key->s, key->len);
     if (hint) {
       v_error(ctx, "unknown field \"%s\"; did you mean \"%s\"?", shown, hint);
     } else {
@@ -401,46 +552,51 @@ static void unknown_field(vctx *ctx, const vobject *obj, const char *key, size_t
   }
 }
 
-/* Checks the entry lua_next left at fs->top (the key) and above it (the
- * value). Returns whether the value was kept; else the caller pops it. */
-static int check_entry(vctx *ctx, const vobject *obj, fields_seen *fs) {
-  lua_State *L = ctx->L;
-  int top = fs->top, value = top + 1, kept = 0;
-  size_t len;
-  const char *key;
-  const vfield *f;
-  int old;
-  if (lua_type(L, top) != LUA_TSTRING) {
-    fs->bad_keys++;
-    return 0;
+/* The names waiting in ctx->keys from index from up, in byte order. */
+static void write_others(vctx *ctx, const vobject *obj, int idx, size_t from) {
+  size_t n = ctx->keys->n;
+  if (n == from) {
+    return;
   }
-  key = lua_tolstring(L, top, &len);
-  f = find_field(obj, key, len);
-  old = v_path_push_lstr(ctx, key, len);
-  if (f) {
-    long i = f - obj->fields;
-    check_value_t(ctx, f, value, lua_type(L, value));
-    if (i < 64) {
-      fs->seen |= 1ull << i;
-      if (fs->keep) {
-        /* Kept below the key so that the rules can read it for free. */
-        lua_insert(L, top);
-        fs->vals[i] = top;
-        fs->top = top + 1;
-        kept = 1;
-      }
+  v_keys_sort(ctx->keys, from);
+  for (size_t i = from; i < n; i++) {
+    vkey key = ctx->keys->k[i];   /* a copy: the list may move as it grows */
+    int old = v_path_push_lstr(ctx, key.s, key.len);
+    other_field(ctx, obj, idx, &key);
+    v_path_pop(ctx, old);
+  }
+  ctx->keys->n = from;
+}
+
+/* The bits of obj's required fields among the first 63, and bit 63 set
+ * when one is further down (then check_required looks at each); remembered
+ * for the walk as names are. */
+static unsigned long long required_bits(vctx *ctx, const vobject *obj) {
+  vfound *c = &ctx->found[((uintptr_t)obj >> 3) & (V_FOUND - 1)];
+  unsigned long long bits = 0;
+  if (c->key == NULL && c->obj == obj) {
+    return c->required;
+  }
+  for (const vfield *f = obj->fields; f->name; f++) {
+    if (f->flags & VF_REQUIRED) {
+      bits |= f - obj->fields < 63 ? 1ull << (f - obj->fields) : 1ull << 63;
     }
-  } else {
-    unknown_field(ctx, obj, key, len, value);
   }
-  v_path_pop(ctx, old);
-  return kept;
+  c->key = NULL;
+  c->obj = obj;
+  c->required = bits;
+  return bits;
 }
 
 static void check_required(vctx *ctx, const vobject *obj, int idx, unsigned long long seen) {
+  unsigned long long required = required_bits(ctx, obj);
+  if (!(required >> 63) && (required & ~seen) == 0) {
+    return;   /* all there */
+  }
   for (const vfield *f = obj->fields; f->name; f++) {
     if ((f->flags & VF_REQUIRED) &&
-        (f - obj->fields < 64 ? !((seen >> (f - obj->fields)) & 1u) : !v_has(ctx, idx, f->name))) {
+        (f - obj->fields < V_KEPT ? !((seen >> (f - obj->fields)) & 1u)
+                                  : !v_has(ctx, idx, f->name))) {
       v_error_at(ctx, f->name, "is required");
     }
   }
@@ -452,35 +608,36 @@ static void run_rules(vctx *ctx, const vobject *obj, int idx, const fields_seen 
   const vobject *outer = ctx->obj;
   int outer_idx = ctx->obj_idx;
   unsigned long long outer_seen = ctx->seen;
-  const int *outer_vals = ctx->vals;
+  const fields_seen *outer_fields = ctx->fields;
   ctx->obj = obj;
   ctx->obj_idx = idx;
   ctx->seen = fs->seen;
-  ctx->vals = fs->vals;
+  ctx->fields = fs;
   obj->rules(ctx, idx);
   ctx->obj = outer;
   ctx->obj_idx = outer_idx;
   ctx->seen = outer_seen;
-  ctx->vals = outer_vals;
+  ctx->fields = outer_fields;
 }
 
+/* Reads the table's names once, then checks and writes its fields: the
+ * known ones in the schema's order, the others in byte order. */
 static void check_object(vctx *ctx, const vobject *obj, int idx) {
   lua_State *L = ctx->L;
   int base = lua_gettop(L);
+  size_t from = ctx->keys->n;
   fields_seen fs;
   fs.seen = 0;
-  fs.keep = obj->rules != NULL;
-  fs.top = base + 1;
   fs.bad_keys = 0;
-  if (fs.keep) {
-    luaL_checkstack(L, 64 + 8, "validator");
-  }
-  lua_pushnil(L);
+  fs.top = base + 1;
+  lua_pushnil(L);   /* v_enter_table made room for the kept pairs */
   while (lua_next(L, idx)) {
-    if (!check_entry(ctx, obj, &fs)) {
-      lua_pop(L, 1);
-    }
+    sort_entry(ctx, obj, &fs);
   }
+  w_char(ctx->out, '{');
+  write_known(ctx, obj, &fs);
+  write_others(ctx, obj, idx, from);
+  w_close(ctx->out, '}');
   if (fs.bad_keys) {
     v_error(ctx, "must be a table of named fields (found %d key%s that %s not strings: "
                  "a list was given where an object was expected?)",
@@ -497,13 +654,36 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
 
 /* ---- entry points ----------------------------------------------------- */
 
-void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough) {
+void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, struct wbuf *out,
+            struct vkeys *keys, vfound *found, unsigned walk) {
   /* Everything but the stacks, which are large and filled as used. */
   memset(ctx, 0, offsetof(vctx, steps));
   ctx->L = L;
   ctx->errors = errors_idx;
   ctx->max_errors = 100;
   ctx->passthrough = passthrough;
+  ctx->out = out;
+  ctx->keys = keys;
+  ctx->found = found;
+  ctx->walk = walk;
+}
+
+/* Past the cap, the problems not listed are counted in a last entry. */
+static void count_the_rest(vctx *ctx) {
+  lua_State *L = ctx->L;
+  if (ctx->nerr > ctx->max_errors) {
+    lua_createtable(L, 0, 2);
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "field");
+    lua_pushfstring(L, "and %d more problems", ctx->nerr - ctx->max_errors);
+    lua_setfield(L, -2, "message");
+    lua_rawseti(L, ctx->errors, ctx->max_errors + 1);
+  }
+}
+
+void v_check_any(vctx *ctx, int idx) {
+  v_check_json(ctx, idx);
+  count_the_rest(ctx);
 }
 
 void v_check_root(vctx *ctx, const vschema *schema, int idx) {
@@ -524,12 +704,5 @@ void v_check_root(vctx *ctx, const vschema *schema, int idx) {
     check_object(ctx, schema->root, idx);
     v_leave_table(ctx);
   }
-  if (ctx->nerr > ctx->max_errors) {
-    lua_createtable(L, 0, 2);
-    lua_pushliteral(L, "");
-    lua_setfield(L, -2, "field");
-    lua_pushfstring(L, "and %d more problems", ctx->nerr - ctx->max_errors);
-    lua_setfield(L, -2, "message");
-    lua_rawseti(L, ctx->errors, ctx->max_errors + 1);
-  }
+  count_the_rest(ctx);
 }

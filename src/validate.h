@@ -30,6 +30,9 @@ typedef enum {
 
 typedef struct vctx vctx;
 typedef struct vobject vobject;
+struct wbuf;
+struct vkeys;
+struct fields_seen;
 
 typedef struct vformat {
   int (*check)(const char *s, size_t len);
@@ -79,14 +82,30 @@ typedef struct vstep {
 
 #define V_MAX_STEPS (2 * V_MAX_DEPTH + 8)
 
+/* What a walk found out about a name of an object, remembered by the key
+ * string's address: a list of objects has the same few names in each, and
+ * scripts send the same names in every body. Within a walk the address
+ * is the string (it is alive in its table); in a later walk it may be
+ * another string, so a field found is checked against its name, and an
+ * unknown name is looked up again. */
+typedef struct vfound {
+  const char *key;               /* NULL: an entry about obj itself */
+  const vobject *obj;
+  const struct vfield *f;        /* the field of that name, or NULL */
+  unsigned long long required;   /* for obj: required_bits (validate.c) */
+  unsigned walk;                 /* the walk that found it */
+} vfound;
+
+#define V_FOUND 64
+
 struct vctx {
   lua_State *L;
   int errors;                    /* stack index of the errors list */
   int nerr;
   int max_errors;
   int passthrough;               /* unknown names pass (checked as JSON only) */
-  int cjson_numbers;             /* numbers are written by lua-cjson: refuse the
-                                  * ones it would round (see validate.c) */
+  struct wbuf *out;              /* where the walk writes the JSON of what it checks */
+  struct vkeys *keys;            /* names waiting to be written in order (walk.h) */
   int depth;
   long values;                   /* values visited, and bytes of their text */
   size_t bytes;
@@ -95,19 +114,25 @@ struct vctx {
   const vobject *obj;
   int obj_idx;
   unsigned long long seen;
-  const int *vals;               /* stack positions of the present fields */
+  const struct fields_seen *fields;   /* what the walk kept of them (validate.c) */
   /* The stacks last: v_init clears everything before them, and they are
    * filled as they are used. */
   vstep steps[V_MAX_STEPS];
   const void *open_tables[V_MAX_DEPTH + 1];
+  vfound *found;                 /* V_FOUND entries, kept from walk to walk */
+  unsigned walk;                 /* this walk's number, for found */
 };
 
 /* Field constructors, so that provider tables read like the docs. */
 #define V_END {NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL}
 
-/* Entry points. */
-void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough);
+/* Entry points. The walk writes as it checks: out gets the JSON text of
+ * the value, whole when no problem was found (encode.c owns the buffers). */
+void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, struct wbuf *out,
+            struct vkeys *keys, vfound *found, unsigned walk);
 void v_check_root(vctx *ctx, const vschema *schema, int idx);
+/* Any JSON value at idx, as the root of a walk (core.json). */
+void v_check_any(vctx *ctx, int idx);
 /* The kind of a field type in one plain word ("string", "integer", "number",
  * "boolean", "object", "array", "map", "json", "forbidden"), for
  * core.fields. */
@@ -117,13 +142,29 @@ const char *v_kind_name(int type);
 int v_has(vctx *ctx, int idx, const char *name);
 void v_get(vctx *ctx, int idx, const char *name); /* pushes t[name], raw */
 int v_is(vctx *ctx, int idx, const char *name, int luatype);
+/* t[name] (raw) when it is a string, else NULL; *len gets its length.
+ * Nothing is pushed: the table holds the string. */
+const char *v_get_string(vctx *ctx, int idx, const char *name, size_t *len);
+/* t[name] (raw) when it is a boolean: 1 or 0; else -1. */
+int v_get_boolean(vctx *ctx, int idx, const char *name);
 void v_error(vctx *ctx, const char *fmt, ...);
 void v_error_at(vctx *ctx, const char *name, const char *fmt, ...);
 void v_error_at_index(vctx *ctx, const char *name, long index, const char *child,
                       const char *fmt, ...);
 int v_path_push(vctx *ctx, const char *name);
-int v_path_push_index(vctx *ctx, long index);
-void v_path_pop(vctx *ctx, int old);
+/* Inline: the walk runs them for every list item and field. */
+static inline int v_path_push_index(vctx *ctx, long index) {
+  int old = ctx->nsteps;
+  if (old < V_MAX_STEPS) {
+    ctx->steps[old].key = NULL;
+    ctx->steps[old].index = index;
+    ctx->nsteps = old + 1;
+  }
+  return old;
+}
+static inline void v_path_pop(vctx *ctx, int old) {
+  ctx->nsteps = old;
+}
 void v_check_value(vctx *ctx, const vfield *f, int idx);
 
 #pragma GCC visibility pop

@@ -1,11 +1,13 @@
 /* Internal to the validator's files: what they share beyond validate.h,
  * which is for provider files. validate.c walks a table against a schema;
- * json.c checks free-form JSON and keeps the walk's bounds; numbers.c
- * checks numbers; report.c keeps the path and reports problems. */
+ * json.c checks free-form JSON, keeps the walk's bounds and the order of
+ * names; numbers.c checks numbers; report.c keeps the path and reports
+ * problems. Each value is written (write.h) where it is checked. */
 #ifndef CAMPAIGN_WALK_H
 #define CAMPAIGN_WALK_H
 
 #include "validate.h"
+#include "write.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -32,6 +34,38 @@ static inline int v_errors_full(const vctx *ctx) {
   return ctx->nerr >= ctx->max_errors;
 }
 
+/* ---- names in order (json.c) */
+
+/* Names read from a table, waiting to be written in byte order: known
+ * fields in the schema's order come first, then these. One list serves the
+ * whole walk as a stack: a table's names sit above its parent's, and are
+ * dropped (n put back) when the table is written. */
+typedef struct vkey {
+  const char *s;                 /* the key string, alive in its table */
+  size_t len;
+  const vfield *f;               /* the schema's field of that name, or NULL */
+} vkey;
+
+typedef struct vkeys {
+  vkey *k;
+  size_t n, cap;
+  lua_State *L;                  /* whose allocator it uses */
+} vkeys;
+
+void v_keys_grow(vkeys *keys);
+void v_keys_free(vkeys *keys);
+static inline void v_keys_push(vkeys *keys, const char *s, size_t len, const vfield *f) {
+  if (keys->n == keys->cap) {
+    v_keys_grow(keys);
+  }
+  keys->k[keys->n].s = s;
+  keys->k[keys->n].len = len;
+  keys->k[keys->n].f = f;
+  keys->n++;
+}
+/* Sorts the names from index from up by byte value. */
+void v_keys_sort(vkeys *keys, size_t from);
+
 /* ---- values and bounds (json.c) */
 
 /* The type of the value at idx for a message ("null", "NaN", "infinity",
@@ -39,7 +73,9 @@ static inline int v_errors_full(const vctx *ctx) {
 const char *v_type_name(lua_State *L, int idx);
 
 /* Enters the table at idx: 0 (reported) for a cycle or too deep a nesting.
- * Each 1 is matched by a v_leave_table. */
+ * Each 1 is matched by a v_leave_table. It makes room on the stack for
+ * what the table's walk keeps there: V_STACK_ROOM slots. */
+#define V_STACK_ROOM (2 * 64 + 8)
 int v_enter_table(vctx *ctx, int idx);
 static inline void v_leave_table(vctx *ctx) {
   ctx->depth--;
@@ -71,12 +107,33 @@ static inline int v_charge(vctx *ctx, int idx) {
 /* The length n of the proper sequence 1..n at idx, or -1 (reported). */
 long v_sequence_length(vctx *ctx, int idx);
 
-/* Any JSON value at idx (charges itself). */
+/* Any JSON value at idx (charges itself), written. */
 void v_check_json(vctx *ctx, int idx);
 
-/* Reports invalid UTF-8 or a NUL byte; *chars (when not NULL) gets the
- * length in characters, or a negative number for either. */
-void v_check_string_bytes(vctx *ctx, const char *s, size_t len, long *chars);
+/* An object of free names: the table at idx, whose names are in ctx->keys
+ * from index from up, written in byte order with their values, checked
+ * against items or (items NULL) as any JSON; the names are dropped after. */
+void v_write_names(vctx *ctx, int idx, size_t from, const vfield *items);
+
+/* Reports a string's invalid UTF-8 (chars -1) or NUL byte (-2). */
+void v_string_error(vctx *ctx, long chars);
+
+/* Writes the string s, checked in the same pass: returns its length in
+ * characters, or a negative number after reporting what is wrong. */
+static inline long v_write_string(vctx *ctx, const char *s, size_t len) {
+  long chars = w_text(ctx->out, s, len);
+  if (chars < 0) {
+    v_string_error(ctx, chars);
+  }
+  return chars;
+}
+
+/* Writes a name of a free-form object (and ':'), checked and counted. */
+static inline void v_write_key(vctx *ctx, const char *s, size_t len) {
+  v_write_string(ctx, s, len);
+  w_char(ctx->out, ':');
+  ctx->bytes += len;
+}
 
 /* ---- numbers (numbers.c) */
 

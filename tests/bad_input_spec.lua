@@ -130,27 +130,35 @@ describe("bad input", function()
     local good = fixtures.smallest { name = "x" }
 
     it("gives the body of a valid table, the problems of an invalid one", function()
-      assert.are.equal('{"n":1}', core.encode("smallest.create", good, false, function(t)
-        assert.are.equal(good, t)
-        return '{"n":1}'
-      end))
-      local ok, problems = core.encode("smallest.create", { name = "" }, false, error)
+      assert.are.equal('{"name":"x","audienceId":"60d0fe4f5311236168a109cb","agentId":"60d0fe4f5311236168a109ca"}',
+        core.encode("smallest.create", good, false))
+      local ok, problems = core.encode("smallest.create", { name = "" }, false)
       assert.is_false(ok)
       assert.are.equal("name", problems[1].field)
     end)
 
-    it("an encoder that raises is an answer, not an error", function()
-      local ok, problems, message = core.encode("smallest.create", good, false, function()
-        error("no encoder today")
-      end)
+    it("wrong use raises", function()
+      assert.has_error(function() core.encode("no.such", good, false) end)
+      assert.has_error(function() core.encode(nil, good) end)
+    end)
+  end)
+
+  describe("core.json", function()
+    local core = require "campaign.core"
+
+    it("writes any JSON value, the problems of one that is not", function()
+      assert.are.equal('{"a":[1,"x",true,null]}', core.json({ a = { 1, "x", true, cjson.null } }))
+      assert.are.equal('"text"', core.json("text"))
+      local ok, problems = core.json({ a = { b = 0 / 0 } })
       assert.is_false(ok)
-      assert.is_nil(problems)
-      assert.is_truthy(message:find("no encoder today", 1, true), message)
+      assert.are.same({ { field = "a.b", message = "must be a finite number (got NaN)" } }, problems)
+      ok, problems = core.json(print)
+      assert.is_false(ok)
+      assert.are.equal("", problems[1].field)
     end)
 
     it("wrong use raises", function()
-      assert.has_error(function() core.encode("smallest.create", good, false, nil) end)
-      assert.has_error(function() core.encode("no.such", good, false, tostring) end)
+      assert.has_error(function() core.json() end)
     end)
   end)
 

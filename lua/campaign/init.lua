@@ -13,7 +13,8 @@ local options = require "campaign.options"
 
 local M = { _VERSION = "0.1.0" }
 
-local type, pairs = type, pairs
+local type, pairs, getmetatable, setmetatable, rawget = type, pairs, getmetatable, setmetatable,
+  rawget
 local format = string.format
 local raise = errors.raise
 local new_error, check_self = base.new_error, base.check_self
@@ -224,6 +225,26 @@ M.is_error = errors.is_error
 -- @param[opt] err the error table (or a message)
 -- @return v and what follows it
 M.assert = errors.assert
+
+-- The mark of a JSON array: a metatable whose __jsontype is "array" (the
+-- walk that writes bodies reads it raw, and only for an empty table; dkjson
+-- marks the lists it decodes the same way).
+local ARRAY_MT = { __jsontype = "array" }
+
+--- Marks `t` (default: a new table) as a JSON array, so that it is sent as
+-- `[]` when empty; a table with items 1..n is sent as a list anyway. Returns `t`.
+-- Raises when `t` is not a table, or has a metatable of its own that is not
+-- such a mark.
+function M.array(t)
+  if t == nil then t = {} end
+  if type(t) ~= "table" then
+    raise(format("campaign.array: expected a table (got %s)", type(t)))
+  end
+  local mt = getmetatable(t)
+  if mt == nil then return setmetatable(t, ARRAY_MT) end
+  if type(mt) == "table" and rawget(mt, "__jsontype") == "array" then return t end
+  raise("campaign.array: the table has a metatable of its own; give it __jsontype = \"array\" instead")
+end
 
 --- One-shot create: `campaign.client(opts):create(fields)`.
 -- @tparam table opts client options

@@ -6,13 +6,12 @@ local core = require "campaign.core"
 local base = require "campaign.class"
 local providers = require "campaign.providers"
 local raise = require("campaign.errors").raise
-local cjson = require("cjson").new()
 
 local type, next, tostring, tonumber, setmetatable = type, next, tostring, tonumber,
   setmetatable
 local floor = math.floor
 local sort, format = table.sort, string.format
-local core_encode, cjson_encode = core.encode, cjson.encode
+local core_encode, core_json = core.encode, core.json
 local new_error, validation_error, single_problem = base.new_error, base.validation_error,
   base.single_problem
 
@@ -138,14 +137,13 @@ function methods:prepare(op, fields, id)
       fields, err = normalize(op, fields, self.passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
       if not fields then return nil, validation_error(self, op, err) end
     end
-    local problems, message
-    body, problems, message = core_encode(spec.schema, fields, self.passthrough, cjson_encode)
-    if not body then
-      if problems then return nil, validation_error(self, op, problems) end
-      return nil, single_problem(self, op, "", "cannot be encoded as JSON: " .. tostring(message))
-    end
+    local problems
+    body, problems = core_encode(spec.schema, fields, self.passthrough)
+    if not body then return nil, validation_error(self, op, problems) end
   elseif spec.body then
-    body = cjson.encode(spec.body(self._id_value(clean_id)))
+    -- The providers' fixed bodies ({status = "cancelled"} and the like):
+    -- always valid, written as any other.
+    body = assert(core_json(spec.body(self._id_value(clean_id))))
   end
   return setmetatable({ method = spec.method, url = url, body = body }, self._request_mt)
 end

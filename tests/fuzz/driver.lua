@@ -13,7 +13,12 @@
 --   * the API key never shows in a request's tostring or an error, in any form
 --     (a success body is the caller's own data, returned as sent);
 --   * every request handed to the transport is well formed (valid JSON body,
---     header values without CR/LF, a URL that stays under the base).
+--     header values without CR/LF, a URL that stays under the base);
+--   * the writer (core.encode, core.json, prepare's body) is checked against
+--     two decoders: every text it writes decodes, with lua-cjson and with
+--     dkjson, to the value it was given (numbers exactly, lists as lists,
+--     an empty table marked as an array as []), and the same value gives
+--     the same bytes twice.
 -- run returns a string describing a violation, or an integer summarising
 -- the outcome (libFuzzer feedback).
 local D = {}
@@ -77,7 +82,7 @@ D.functions = {
 }
 
 local function make_mt(which, extra)
-  local w = which % 24
+  local w = which % 25
   local function ret() hits.mm = hits.mm + 1; return extra end
   if w == 0 then return { __index = mm_raise_string }
   elseif w == 1 then return { __index = mm_raise_object }
@@ -118,6 +123,9 @@ local function make_mt(which, extra)
   elseif w == 22 then
     -- the caller's own value shows as the key: not a leak of the library's
     return { __tostring = function() hits.mm = hits.mm + 1; hits.key = true; return KEY end }
+  elseif w == 24 then
+    -- campaign.array's mark (read raw), with a metamethod that must not run
+    return { __jsontype = "array", __index = mm_raise_string }
   else return { __index = function(_, k) hits.mm = hits.mm + 1; return k end }
   end
 end
@@ -326,6 +334,97 @@ local function check_request(req, base, dots)
 end
 
 -- ---------------------------------------------------------------------------
+-- The writer against two decoders
+
+local dkjson
+-- dkjson is pure Lua: texts longer than this are decoded by lua-cjson only.
+local DKJSON_MAX = 1 << 20
+
+-- Whether the number got (decoded by how) is given, exactly. lua-cjson reads
+-- every number as a double: an integer beyond 2^53 as the nearest one, as
+-- the conversion of given does; it keeps the sign of zero. dkjson reads with
+-- tonumber: integers as integers (so -0 as 0), other numbers as doubles.
+local function same_number(given, got, how)
+  if type(got) ~= "number" then return false end
+  if how == "cjson" then
+    local want = given * 1.0   -- (-0.0 + 0.0 would be +0.0)
+    return got == want and (want ~= 0 or 1 / got == 1 / want)
+  end
+  if math.type(given) == "integer" then return math.type(got) == "integer" and got == given end
+  return got == given
+end
+
+-- Whether the table given (read raw) carries campaign.array's mark.
+local function marked(given)
+  local mt = debug.getmetatable(given)
+  return type(mt) == "table" and rawget(mt, "__jsontype") == "array"
+end
+
+-- Whether got (what how decoded) is the value given, at any depth.
+local function same_value(given, got, how)
+  local t = type(given)
+  if t == "number" then return same_number(given, got, how) end
+  if t == "string" or t == "boolean" then return given == got end
+  if given == cjson.null then return got == cjson.null end
+  if t ~= "table" or type(got) ~= "table" then return false end
+  local n, m = 0, 0
+  for k, v in next, given do
+    n = n + 1
+    if not same_value(v, rawget(got, k), how) then return false end
+  end
+  for _ in next, got do m = m + 1 end
+  if m ~= n then return false end
+  if n == 0 and how == "dkjson" then
+    -- dkjson tells an empty list from an empty object
+    local mt = getmetatable(got)
+    return (mt ~= nil and mt.__jsontype == "array") == marked(given)
+  end
+  return true
+end
+
+-- A text the writer wrote from given: nil, or what is wrong with it.
+local function check_written(text, given, again)
+  if type(text) ~= "string" then return "the writer returned a " .. type(text) end
+  if not utf8.len(text) then return "the writer wrote invalid UTF-8" end
+  if text:find("[%z\1-\31]") then return "the writer left a control character unescaped" end
+  local ok, decoded = pcall(cjson.decode, text)
+  if not ok then return "lua-cjson cannot read what the writer wrote: " .. tostring(decoded) end
+  if not same_value(given, decoded, "cjson") then
+    return "what the writer wrote reads back (lua-cjson) as another value: " .. text:sub(1, 200)
+  end
+  if #text <= DKJSON_MAX then
+    local value, _, problem = dkjson.decode(text, 1, cjson.null)
+    if problem then return "dkjson cannot read what the writer wrote: " .. tostring(problem) end
+    if not same_value(given, value, "dkjson") then
+      return "what the writer wrote reads back (dkjson) as another value: " .. text:sub(1, 200)
+    end
+  end
+  if again and again() ~= text then return "the same value was written twice differently" end
+end
+
+-- core.encode and core.json on what core.validate was given: a valid table
+-- is written, and so is any value that is JSON.
+local function check_writers(schema, fields, passthrough, valid)
+  local text, problems = core.encode(schema, fields, passthrough)
+  if valid ~= (type(text) == "string") then
+    return "core.validate and core.encode disagree on " .. tostring(schema)
+  end
+  if text then
+    local problem = check_written(text, fields,
+      function() return (core.encode(schema, fields, passthrough)) end)
+    if problem then return "core.encode: " .. problem end
+  elseif type(problems) ~= "table" or #problems == 0 then
+    return "core.encode returned false without problems"
+  end
+  local ok, json = pcall(core.json, fields)
+  if not ok then return "core.json raised: " .. tostring(json) end
+  if json then
+    local problem = check_written(json, fields, function() return (core.json(fields)) end)
+    if problem then return "core.json: " .. problem end
+  end
+end
+
+-- ---------------------------------------------------------------------------
 -- The transport: answers from the case's responses, one per attempt.
 
 local function make_transport(state, responses)
@@ -460,6 +559,11 @@ local function run_case(case)
     end
     if status ~= "returned" then return "core.validate yielded" end
     local ok, problems = res[2], res[3]
+    if ok == true or ok == false then
+      -- No metamethod runs, nothing yields: core.validate showed it.
+      local problem = check_writers(schema, fields, case.flags % 2 == 1, ok)
+      if problem then return problem end
+    end
     if ok == true then return 2 end
     if ok ~= false or type(problems) ~= "table" or #problems == 0 or #problems > 101 then
       return "core.validate returned a malformed result"
@@ -730,6 +834,13 @@ local function run_case(case)
   if name == "prepare" then
     local problem = check_request(value, state.base, state.dots)
     if problem then return format("%s %s: %s", provider, tostring(op), problem) end
+    -- A body written from the caller's fields as they are (Atlas's
+    -- shorthands make new ones): it reads back as those fields.
+    local spec = client and rawget(client, "_ops") and client._ops[op]
+    if type(spec) == "table" and spec.schema and not client._normalize and value.body then
+      problem = check_written(value.body, fields)
+      if problem then return format("%s %s: %s", provider, tostring(op), problem) end
+    end
     local ok, text = pcall(tostring, value)
     if not ok or type(text) ~= "string" then return "tostring(req) failed" end
     if key_check and text:find(KEY, 1, true) then return "tostring(req) shows the API key" end
@@ -785,6 +896,7 @@ function D.init(root)
   campaign = require "campaign"
   core = require "campaign.core"
   cjson = require "cjson"
+  dkjson = require "dkjson"
   local seen = {}
   for _, s in ipairs(D.strings) do seen[s] = true end
   -- The words of the rules: every provider's files, and the shared ones

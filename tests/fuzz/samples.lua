@@ -137,5 +137,14 @@ add("atlas", "start", nil, "camp-1")
 add("atlas", "stop", nil, "camp-1")
 add("atlas", "delete", nil, "camp-1")
 
+-- What the writer must get exactly right: numbers at the edges (the sign of
+-- zero, integers past 2^53, doubles that need 17 digits), every kind of
+-- escape, names that sort by byte value, empty tables.
+add("atlas", "attach_agent", {
+  n = { -0.0, 9007199254740993, 1 / 3, 0.1 + 0.2, 9223372036854775807, 5e-324, 1e300, -2 ^ 63 },
+  s = "tab\tnl\ncr\rq\"b\\c\1d\31 del\127 /slash \226\130\172",
+  ["k\31"] = {}, K = { b = 1, B = 2, ["\195\169"] = 3, a = { {} } },
+}, "camp-1")
+
 samples.NULL = NULL
 return samples

@@ -18,6 +18,19 @@ local function cjson_instance()
   return json
 end
 
+-- lua-cjson reads [] as an empty table, which would be sent as {}. Where
+-- the text has an empty list, it is read again with dkjson, which marks each
+-- list it reads as campaign.array does (a metatable with __jsontype =
+-- "array"), with lua-cjson's null for null: then [] stays [].
+local function keep_empty_lists(text, value)
+  if not text:find("%[%s*%]") then return value end
+  local ok, dkjson = pcall(require, "dkjson")
+  if not ok then return value end
+  local kept, _, problem = dkjson.decode(text, 1, require("cjson").null)
+  if problem ~= nil or type(kept) ~= "table" then return value end
+  return kept
+end
+
 -- The length n when the keys of t are exactly 1..n (n > 0), else nil.
 local function sequence_length(t)
   local count = 0
@@ -249,6 +262,7 @@ local function parse_json(text, label, first, lua)
       return nil, format("line %d: the number %s cannot be read exactly (a number holds about "
         .. "16 digits): write it as a string", line, number)
     end
+    value = keep_empty_lists(text, value)
     return value, first == "[" or (next(value) ~= nil and sequence_length(value) ~= nil)
   end
   -- A Lua table constructor without "return" also starts with "{".
