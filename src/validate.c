@@ -14,7 +14,7 @@
 #include "text.h"
 #include "walk.h"
 
-static int name_is(const char *field, const char *name, size_t len) {
+int v_name_is(const char *field, const char *name, size_t len) {
   for (size_t i = 0; i < len; i++) {
     /* The end of field stops it even when name has a NUL byte there. */
     if (field[i] == '\0' || field[i] != name[i]) {
@@ -24,139 +24,13 @@ static int name_is(const char *field, const char *name, size_t len) {
   return field[len] == '\0';
 }
 
-static const vfield *find_field(const vobject *obj, const char *name, size_t len) {
+const vfield *v_find_field(const vobject *obj, const char *name, size_t len) {
   for (const vfield *f = obj->fields; f->name; f++) {
-    if (f->name[0] == name[0] && name_is(f->name, name, len)) {
+    if (f->name[0] == name[0] && v_name_is(f->name, name, len)) {
       return f;
     }
   }
   return NULL;
-}
-
-/* For names written in the provider files: the compiler merges equal
- * string literals, so a pointer comparison finds most of them. */
-static const vfield *find_named(const vobject *obj, const char *name) {
-  for (const vfield *f = obj->fields; f->name; f++) {
-    if (f->name == name) {
-      return f;
-    }
-  }
-  return find_field(obj, name, strlen(name));
-}
-
-/* ---- for cross-field rules -------------------------------------------- */
-
-/* What check_object learns from the fields of one table. A known field's
- * key and value stay on the stack (a copy of the key above them goes on to
- * lua_next), so the kept pairs sit in a row from the object's first free
- * slot up. Other names wait in ctx->keys. The rules read the kept values
- * through v_get and the like; a string field's text is at hand for them. */
-#define V_KEPT 64   /* V_STACK_ROOM (walk.h) holds a pair for each */
-
-struct fields_seen {
-  unsigned long long seen;       /* bit i: obj->fields[i] is present (i < V_KEPT) */
-  int top;                       /* where lua_next left the key */
-  int vals[V_KEPT];              /* the stack positions of the kept values */
-  const char *names[V_KEPT];     /* their keys, as the table has them */
-  size_t lens[V_KEPT];
-  int types[V_KEPT];             /* their Lua types */
-  const char *strs[V_KEPT];      /* a string field's text, or NULL */
-  size_t slens[V_KEPT];
-  int bad_keys;                  /* keys that are not strings */
-};
-typedef struct fields_seen fields_seen;
-
-/* The place in the schema of name when the rules of the object at idx run
- * and the walk kept its fields: i, or -2 when the field is absent; -1 when
- * the walk did not keep it (read the table then). */
-static long kept_field(vctx *ctx, int idx, const char *name) {
-  if (ctx->obj && idx == ctx->obj_idx) {
-    const vfield *f = find_named(ctx->obj, name);
-    long i = f ? f - ctx->obj->fields : V_KEPT;
-    if (i < V_KEPT) {
-      return ((ctx->seen >> i) & 1u) ? i : -2;
-    }
-  }
-  return -1;
-}
-
-void v_get(vctx *ctx, int idx, const char *name) {
-  long i = kept_field(ctx, idx, name);
-  if (i >= 0) {
-    lua_pushvalue(ctx->L, ctx->fields->vals[i]);
-  } else if (i == -2) {
-    lua_pushnil(ctx->L);
-  } else {
-    lua_pushstring(ctx->L, name);
-    lua_rawget(ctx->L, idx);
-  }
-}
-
-const char *v_get_string(vctx *ctx, int idx, const char *name, size_t *len) {
-  lua_State *L = ctx->L;
-  long i = kept_field(ctx, idx, name);
-  const char *s = NULL;
-  if (i >= 0) {
-    const fields_seen *fs = ctx->fields;
-    if (fs->strs[i]) {
-      *len = fs->slens[i];
-      return fs->strs[i];
-    }
-    return fs->types[i] == LUA_TSTRING ? lua_tolstring(L, fs->vals[i], len) : NULL;
-  }
-  if (i == -2) {
-    return NULL;
-  }
-  v_get(ctx, idx, name);
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    s = lua_tolstring(L, -1, len);
-  }
-  lua_pop(L, 1);
-  return s;
-}
-
-int v_get_boolean(vctx *ctx, int idx, const char *name) {
-  lua_State *L = ctx->L;
-  long i = kept_field(ctx, idx, name);
-  int b = -1;
-  if (i >= 0) {
-    const fields_seen *fs = ctx->fields;
-    return fs->types[i] == LUA_TBOOLEAN ? lua_toboolean(L, fs->vals[i]) : -1;
-  }
-  if (i == -2) {
-    return -1;
-  }
-  v_get(ctx, idx, name);
-  if (lua_type(L, -1) == LUA_TBOOLEAN) {
-    b = lua_toboolean(L, -1);
-  }
-  lua_pop(L, 1);
-  return b;
-}
-
-int v_has(vctx *ctx, int idx, const char *name) {
-  int present;
-  /* Inside an object's rules, its known fields were seen already. */
-  if (ctx->obj && idx == ctx->obj_idx) {
-    const vfield *f = find_named(ctx->obj, name);
-    if (f && f - ctx->obj->fields < 64) {
-      return (int)((ctx->seen >> (f - ctx->obj->fields)) & 1u);
-    }
-  }
-  lua_pushstring(ctx->L, name);
-  lua_rawget(ctx->L, idx);
-  present = !lua_isnil(ctx->L, -1);
-  lua_pop(ctx->L, 1);
-  return present;
-}
-
-int v_is(vctx *ctx, int idx, const char *name, int luatype) {
-  int t;
-  lua_pushstring(ctx->L, name);
-  lua_rawget(ctx->L, idx);
-  t = lua_type(ctx->L, -1);
-  lua_pop(ctx->L, 1);
-  return t == luatype;
 }
 
 /* ---- values ----------------------------------------------------------- */
@@ -456,12 +330,12 @@ static const vfield *known_field(vctx *ctx, const vobject *obj, const char *key,
   uintptr_t h = ((uintptr_t)key >> 4) ^ ((uintptr_t)obj >> 3);
   vfound *c = &ctx->found[h & (V_FOUND - 1)];
   if (c->key == key && c->obj == obj &&
-      (c->walk == ctx->walk || (c->f && name_is(c->f->name, key, len)))) {
+      (c->walk == ctx->walk || (c->f && v_name_is(c->f->name, key, len)))) {
     return c->f;
   }
   c->key = key;
   c->obj = obj;
-  c->f = find_field(obj, key, len);
+  c->f = v_find_field(obj, key, len);
   c->walk = ctx->walk;
   return c->f;
 }

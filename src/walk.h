@@ -1,10 +1,13 @@
 /* Internal to the validator's files: what they share beyond validate.h,
  * which is for provider files. validate.c walks a table against a schema;
- * json.c checks free-form JSON, keeps the walk's bounds and the order of
- * names; numbers.c checks numbers; report.c keeps the path and reports
- * problems. Each value is written (write.h) where it is checked. */
+ * rules.c is what the cross-field rules read; json.c checks free-form
+ * JSON, keeps the walk's bounds and the order of names; numbers.c checks
+ * numbers; report.c keeps the path and reports problems. Each value is
+ * written (write.h) where it is checked. */
 #ifndef CAMPAIGN_WALK_H
 #define CAMPAIGN_WALK_H
+
+#include <string.h>
 
 #include "validate.h"
 #include "write.h"
@@ -32,6 +35,43 @@ static inline int v_path_push_lstr(vctx *ctx, const char *name, size_t len) {
  * so nothing is worth working out for their messages. */
 static inline int v_errors_full(const vctx *ctx) {
   return ctx->nerr >= ctx->max_errors;
+}
+
+/* ---- objects (validate.c; rules.c reads what they keep) */
+
+/* What check_object learns from the fields of one table. A known field's
+ * key and value stay on the stack (a copy of the key above them goes on to
+ * lua_next), so the kept pairs sit in a row from the object's first free
+ * slot up. Other names wait in ctx->keys. The rules read the kept values
+ * through v_get and the like; a string field's text is at hand for them. */
+#define V_KEPT 64   /* V_STACK_ROOM (below) holds a pair for each */
+
+struct fields_seen {
+  unsigned long long seen;       /* bit i: obj->fields[i] is present (i < V_KEPT) */
+  int top;                       /* where lua_next left the key */
+  int vals[V_KEPT];              /* the stack positions of the kept values */
+  const char *names[V_KEPT];     /* their keys, as the table has them */
+  size_t lens[V_KEPT];
+  int types[V_KEPT];             /* their Lua types */
+  const char *strs[V_KEPT];      /* a string field's text, or NULL */
+  size_t slens[V_KEPT];
+  int bad_keys;                  /* keys that are not strings */
+};
+typedef struct fields_seen fields_seen;
+
+/* The field of obj named name (len bytes; a NUL byte in it never matches),
+ * or NULL; v_find_named for a NUL-terminated name, which the provider files
+ * write (a pointer comparison finds most: the compiler merges equal string
+ * literals). */
+int v_name_is(const char *field, const char *name, size_t len);
+const vfield *v_find_field(const vobject *obj, const char *name, size_t len);
+static inline const vfield *v_find_named(const vobject *obj, const char *name) {
+  for (const vfield *f = obj->fields; f->name; f++) {
+    if (f->name == name) {
+      return f;
+    }
+  }
+  return v_find_field(obj, name, strlen(name));
 }
 
 /* ---- names in order (json.c) */
@@ -75,7 +115,7 @@ const char *v_type_name(lua_State *L, int idx);
 /* Enters the table at idx: 0 (reported) for a cycle or too deep a nesting.
  * Each 1 is matched by a v_leave_table. It makes room on the stack for
  * what the table's walk keeps there: V_STACK_ROOM slots. */
-#define V_STACK_ROOM (2 * 64 + 8)
+#define V_STACK_ROOM (2 * V_KEPT + 8)
 int v_enter_table(vctx *ctx, int idx);
 static inline void v_leave_table(vctx *ctx) {
   ctx->depth--;
