@@ -147,7 +147,9 @@ static int walk_answer(lua_State *L, const vctx *ctx, work *w, int errors, int t
  * schema is a name or a handle from core.schema. The rules alone: for query
  * strings, which the client writes itself, and for checks of part of a
  * body. */
-static int core_validate(lua_State *L) {
+/* The walk of core.validate and core.encode: the rules, and the text when
+ * `write` is set. */
+static int walk_schema(lua_State *L, int write) {
   const vschema *schema = schema_arg(L);
   int passthrough = lua_toboolean(L, 3);
   vctx ctx;
@@ -157,7 +159,11 @@ static int core_validate(lua_State *L) {
   w = work_take(L);
   v_init(&ctx, L, 3, passthrough, &w->out, &w->keys, w->found, ++w->walks);
   v_check_root(&ctx, schema, 2);
-  return walk_answer(L, &ctx, w, 3, 0);
+  return walk_answer(L, &ctx, w, 3, write);
+}
+
+static int core_validate(lua_State *L) {
+  return walk_schema(L, 0);
 }
 
 /* core.encode(schema, fields [, passthrough]) -> body | false, errors
@@ -165,16 +171,7 @@ static int core_validate(lua_State *L) {
  * known fields in the schema's order, other names in byte order, numbers
  * exactly (write.h). */
 static int core_encode(lua_State *L) {
-  const vschema *schema = schema_arg(L);
-  int passthrough = lua_toboolean(L, 3);
-  vctx ctx;
-  work *w;
-  lua_settop(L, 2);
-  lua_pushnil(L);   /* 3: the slot of the errors list, made on the first one */
-  w = work_take(L);
-  v_init(&ctx, L, 3, passthrough, &w->out, &w->keys, w->found, ++w->walks);
-  v_check_root(&ctx, schema, 2);
-  return walk_answer(L, &ctx, w, 3, 1);
+  return walk_schema(L, 1);
 }
 
 /* core.json(value) -> text | false, errors
