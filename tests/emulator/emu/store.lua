@@ -212,7 +212,6 @@ function M.limits()
     return out
 end
 
--- nil, or the 429 fault for a request of provider at time now.
 -- Page sizes of a paginated list: {default = n, max = n}, either optional.
 -- `max` caps what a client asks, as a server may (the page answered says
 -- the size it used); nil restores the provider's documented sizes.
@@ -246,6 +245,7 @@ function M.page_size(provider, asked, documented_default)
     return size
 end
 
+-- nil, or the 429 fault for a request of provider at time now.
 function M.over_limit(provider, now)
     local text = dict:get("limit:" .. provider)
     if not text then return nil end
