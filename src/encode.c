@@ -128,6 +128,11 @@ static void work_give_back(work *w) {
 /* The answer of a walk whose problems are in the slot errors: true (or the
  * text written), else false and the problems. */
 static int walk_answer(lua_State *L, const vctx *ctx, work *w, int errors, int text) {
+  if (ctx->to_lua) {
+    work_give_back(w);
+    lua_pushnil(L);
+    return 1;
+  }
   if (ctx->nerr > 0) {
     work_give_back(w);
     lua_pushboolean(L, 0);
@@ -152,24 +157,27 @@ static int walk_answer(lua_State *L, const vctx *ctx, work *w, int errors, int t
 static int walk_schema(lua_State *L, int write) {
   const vschema *schema = schema_arg(L);
   int passthrough = lua_toboolean(L, 3);
+  int known = lua_istable(L, 4) ? 4 : 0;
   vctx ctx;
   work *w;
-  lua_settop(L, 2);
-  lua_pushnil(L);   /* 3: the slot of the errors list, made on the first one */
+  lua_settop(L, 4);
+  lua_pushnil(L);   /* 5: the slot of the errors list, made on the first one */
   w = work_take(L);
-  v_init(&ctx, L, 3, passthrough, &w->out, &w->keys, w->found, ++w->walks);
+  v_init(&ctx, L, 5, passthrough, known, &w->out, &w->keys, w->found, ++w->walks);
   v_check_root(&ctx, schema, 2);
-  return walk_answer(L, &ctx, w, 3, write);
+  return walk_answer(L, &ctx, w, 5, write);
 }
 
 static int core_validate(lua_State *L) {
   return walk_schema(L, 0);
 }
 
-/* core.encode(schema, fields [, passthrough]) -> body | false, errors
+/* core.encode(schema, fields [, passthrough [, known]]) -> body | false, errors
  * The JSON text of a valid table, written by the walk that checks it:
  * known fields in the schema's order, other names in byte order, numbers
- * exactly (write.h). */
+ * exactly (write.h). With known (the texts the provider's Lua step found
+ * good, validate.h's VL_*), nil alone when the fields need that step first:
+ * a shorthand, or a text it has not checked. */
 static int core_encode(lua_State *L) {
   return walk_schema(L, 1);
 }
@@ -185,7 +193,7 @@ static int core_json(lua_State *L) {
   lua_settop(L, 1);
   lua_pushnil(L);   /* 2: the slot of the errors list */
   w = work_take(L);
-  v_init(&ctx, L, 2, 0, &w->out, &w->keys, w->found, ++w->walks);
+  v_init(&ctx, L, 2, 0, 0, &w->out, &w->keys, w->found, ++w->walks);
   v_check_any(&ctx, 1);
   return walk_answer(L, &ctx, w, 2, 1);
 }

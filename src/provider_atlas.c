@@ -224,6 +224,9 @@ static void campaign_rules(vctx *ctx, int idx) {
 
 #define TEXT(n) {.name = n, .type = VT_STRING}
 #define FLAG(n) {.name = n, .type = VT_BOOLEAN}
+/* Text that campaign.atlas may rewrite (a Lua value) or checks (JSON in a
+ * string): see VL_* in validate.h. */
+#define LUA_TEXT(n, what) {.name = n, .type = VT_STRING, .lua = (what)}
 /* Enums whose values Atlas does not publish: any non-empty string. */
 #define OPEN_ENUM(n) {.name = n, .type = VT_STRING, .flags = VF_MIN, .min = 1}
 #define READ_ONLY(n) {.name = n, .type = VT_FORBIDDEN, .note = READ_ONLY_NOTE}
@@ -233,9 +236,10 @@ static void campaign_rules(vctx *ctx, int idx) {
 
 static const vfield campaign_fields[] = {
     {.name = "name", .type = VT_STRING, .flags = VF_REQUIRED | VF_MIN, .min = 1},
-    {.name = "campaignType", .type = VT_STRING, .flags = VF_REQUIRED, .enums = campaign_types},
+    {.name = "campaignType", .type = VT_STRING, .flags = VF_REQUIRED, .enums = campaign_types,
+     .lua = VL_NOT_TEXT},
     {.name = "TemplateId", .type = VT_STRING, .flags = VF_REQUIRED, .format = &TEMPLATE_ID},
-    {.name = "CallType", .type = VT_STRING, .enums = call_types},
+    {.name = "CallType", .type = VT_STRING, .enums = call_types, .lua = VL_NOT_TEXT},
     FLAG("MessagesCampaign"),
     {.name = "Position", .type = VT_STRING, .enums = positions},
     TEXT("CompanyName"),
@@ -243,7 +247,7 @@ static const vfield campaign_fields[] = {
     FLAG("IsActive"),
     FLAG("Mode"),
     {.name = "StartDate", .type = VT_STRING, .format = &START_DATE},
-    TEXT("TimeWindows"),
+    LUA_TEXT("TimeWindows", VL_NOT_TEXT | VL_WINDOWS),
     TEXT("FirstMessage"),
     TEXT("PreScript"),
     TEXT("PostScript"),
@@ -253,12 +257,12 @@ static const vfield campaign_fields[] = {
     FLAG("FeatureEnrichmentInfoEnabled"),
     FLAG("FeatureAppendPreviousSummaryEnabled"),
     OPEN_ENUM("EnrichmentInfoProvider"),
-    TEXT("EnrichmentInfoSettings"),
+    LUA_TEXT("EnrichmentInfoSettings", VL_NOT_TEXT | VL_JSON),
     {.name = "Timezone", .type = VT_STRING, .format = &V_IANA_TZ},
     TEXT("TimezoneFriendlyName"),
     OPEN_ENUM("Status"),
     TEXT("Collection"),
-    TEXT("ToolIds"),
+    LUA_TEXT("ToolIds", VL_NOT_TEXT),
     TEXT("SMSTrigger"),
     TEXT("SMSBody"),
     OPEN_ENUM("FirstMessageMode"),
@@ -267,10 +271,10 @@ static const vfield campaign_fields[] = {
     TEXT("AnalysisPlanSummaryPrompt"),
     FLAG("FeatureEndCallWhenVoicemail"),
     FLAG("FeatureRedialOnNoResponse"),
-    TEXT("RedialSettings"),
+    LUA_TEXT("RedialSettings", VL_NOT_TEXT | VL_JSON),
     FLAG("FeatureDoubleCall"),
     {.name = "DailyCallLimit", .type = VT_INTEGER, .flags = VF_MIN, .min = 0},
-    TEXT("IdleMessages"),
+    LUA_TEXT("IdleMessages", VL_NOT_TEXT | VL_JSON),
     FLAG("IsOutboundChatActive"),
     /* In the response only. */
     READ_ONLY("PartitionKey"),

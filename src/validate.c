@@ -148,8 +148,7 @@ static void check_array(vctx *ctx, const vfield *f, int idx) {
     return;
   }
   if (n == 0) {
-    v_error(ctx, "is empty: leave the field out instead (an empty Lua table "
-                 "would be sent as {}, not [])");
+    v_error(ctx, "is empty: leave the field out instead");
     v_leave_table(ctx);
     return;
   }
@@ -364,8 +363,31 @@ static void sort_entry(vctx *ctx, const vobject *obj, fields_seen *fs) {
     lua_pushvalue(L, -2);
     return;
   }
+  if (!f && ctx->known && ctx->depth == 1 && !obj->open) {
+    ctx->to_lua = 1;   /* a name of the root the schema does not know: a shorthand? */
+  }
   v_keys_push(ctx->keys, key, len, f);
   lua_pop(L, 1);
+}
+
+/* Whether the provider's Lua step must see the value at idx (type t) of
+ * field f first (f->lua, validate.h): another type than a string, or a
+ * text it has not found good yet. */
+static int for_lua(vctx *ctx, const vfield *f, int idx, int t) {
+  lua_State *L = ctx->L;
+  unsigned texts = f->lua & (VL_WINDOWS | VL_JSON);
+  lua_Number bits;
+  if (t != LUA_TSTRING) {
+    return (f->lua & VL_NOT_TEXT) != 0;
+  }
+  if (!texts) {
+    return 0;
+  }
+  lua_pushvalue(L, idx);
+  lua_rawget(L, ctx->known);
+  bits = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return bits < 0 || bits > 255 || ((unsigned)bits & texts) != texts;
 }
 
 /* The known fields that were kept, in the schema's order. */
@@ -374,6 +396,9 @@ static void write_known(vctx *ctx, const vobject *obj, fields_seen *fs) {
   for (unsigned long long bits = fs->seen; bits; bits &= bits - 1) {
     int i = __builtin_ctzll(bits), at = fs->vals[i], t = lua_type(L, at);
     const vfield *f = &obj->fields[i];
+    if (f->lua && ctx->known && for_lua(ctx, f, at, t)) {
+      ctx->to_lua = 1;
+    }
     int old = v_path_push_lstr(ctx, fs->names[i], fs->lens[i]);
     w_plain_key(ctx->out, fs->names[i], fs->lens[i]);
     fs->types[i] = t;
@@ -528,14 +553,15 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
 
 /* ---- entry points ----------------------------------------------------- */
 
-void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, struct wbuf *out,
-            struct vkeys *keys, vfound *found, unsigned walk) {
+void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, int known,
+            struct wbuf *out, struct vkeys *keys, vfound *found, unsigned walk) {
   /* Everything but the stacks, which are large and filled as used. */
   memset(ctx, 0, offsetof(vctx, steps));
   ctx->L = L;
   ctx->errors = errors_idx;
   ctx->max_errors = 100;
   ctx->passthrough = passthrough;
+  ctx->known = known;
   ctx->out = out;
   ctx->keys = keys;
   ctx->found = found;

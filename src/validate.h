@@ -49,7 +49,17 @@ typedef struct vfield {
   const vobject *object;         /* VT_OBJECT */
   const struct vfield *items;    /* VT_ARRAY / VT_MAP values */
   const char *note;              /* VT_FORBIDDEN: the reason shown */
+  unsigned char lua;             /* VL_* below: what the provider's Lua step may rewrite */
 } vfield;
+
+/* A field's .lua: values the provider's Lua step (its normalize, e.g.
+ * campaign.atlas) rewrites or checks before the walk. A walk given the texts
+ * that step found good (core.encode's known table, text -> VL_* bits) hands
+ * the body back, unwritten, when it meets one of these, or a name the object
+ * does not know (a shorthand): then the step runs and the walk again. */
+#define VL_NOT_TEXT 0x01u   /* a value that is not a string (a Lua shorthand) */
+#define VL_WINDOWS  0x02u   /* a string not known as good time windows */
+#define VL_JSON     0x04u   /* a string not known as good JSON text */
 
 struct vobject {
   const vfield *fields;          /* ends with a {NULL} entry */
@@ -104,6 +114,8 @@ struct vctx {
   int nerr;
   int max_errors;
   int passthrough;               /* unknown names pass (checked as JSON only) */
+  int known;                     /* stack index of the known texts (VL_*), or 0 */
+  int to_lua;                    /* met what the provider's Lua step must see first */
   struct wbuf *out;              /* where the walk writes the JSON of what it checks */
   struct vkeys *keys;            /* names waiting to be written in order (walk.h) */
   int depth;
@@ -124,12 +136,12 @@ struct vctx {
 };
 
 /* Field constructors, so that provider tables read like the docs. */
-#define V_END {NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL}
+#define V_END {NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0}
 
 /* Entry points. The walk writes as it checks: out gets the JSON text of
  * the value, whole when no problem was found (encode.c owns the buffers). */
-void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, struct wbuf *out,
-            struct vkeys *keys, vfound *found, unsigned walk);
+void v_init(vctx *ctx, lua_State *L, int errors_idx, int passthrough, int known,
+            struct wbuf *out, struct vkeys *keys, vfound *found, unsigned walk);
 void v_check_root(vctx *ctx, const vschema *schema, int idx);
 /* Any JSON value at idx, as the root of a walk (core.json). */
 void v_check_any(vctx *ctx, int idx);

@@ -209,4 +209,21 @@ describe("the command-line tool's JSON input", function()
     assert.are.equal(0, code, out)
     assert.truthy(out:find('"variableValues":{"deep":[[],{"x":[]}],"n":null,"none":{},"tags":[]}', 1, true), out)
   end)
+
+  it("--dry-run prints the body byte for byte as the library writes it", function()
+    local fields = { name = "n", assistantId = "a", phoneNumberId = "p",
+      customers = { { number = "+14155550101", name = "A" } }, maxConcurrency = 3,
+      schedulePlan = { earliestAt = "2026-12-01T09:00:00Z" } }
+    local path = dir .. "/order.json"
+    proc.write_file(path, cjson.encode(fields))
+    local c = campaign.client { provider = "vapi", api_key = "vapi-test-key-123" }
+    local body = assert(c:prepare("create", fields)).body
+    local code, out = proc.sh("cd " .. proc.shquote(proc.ROOT) .. " && env -u CAMPAIGN_LUA "
+      .. "VAPI_API_KEY=vapi-test-key-123 " .. proc.LUA .. " bin/campaign create --provider vapi "
+      .. "--dry-run " .. proc.shquote(path) .. " 2>&1")
+    assert.are.equal(0, code, out)
+    assert.truthy(out:find('"body":' .. body, 1, true), out .. "\nexpected " .. body)
+    -- The schema's order, not the byte order of names.
+    assert.truthy(body:find('^{"name":"n","assistantId":"a"'), body)
+  end)
 end)

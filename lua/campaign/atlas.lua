@@ -249,22 +249,34 @@ local function plain_windows(list)
   return keys == n
 end
 
--- Texts already found good, by content, one set per check: a string's check
--- depends on nothing else, and scripts send the same windows and settings
--- with every campaign. Bounded: a set is emptied when full.
-local GOOD_MAX = 256
-local good = { windows = {}, json = {} }
-local good_count = { windows = 0, json = 0 }
-local function remember_good(set, text)
-  if #text > 4096 then return end
-  if good_count[set] >= GOOD_MAX then good[set], good_count[set] = {}, 0 end
-  good[set][text] = true
-  good_count[set] = good_count[set] + 1
+-- Texts already found good, by content: a string's check depends on
+-- nothing else, and scripts send the same windows and settings with every
+-- campaign. One table, text -> the checks it passed (WINDOWS + JSON, as
+-- numbers: Lua 5.1 has no bit operators), shared with the C walk, which
+-- sends a body whose texts are all known without coming here (VL_WINDOWS,
+-- VL_JSON in src/validate.h). Bounded: emptied in place when full.
+local WINDOWS, JSON = 2, 4
+local GOOD_MAX = 512
+local known = require("campaign.providers.atlas").known_texts
+local known_count = 0
+local function is_known(text, check)
+  local bits = known[text]
+  return bits ~= nil and bits % (2 * check) >= check
+end
+local function remember_good(check, text)
+  if #text > 4096 or is_known(text, check) then return end
+  if known_count >= GOOD_MAX then
+    for k in next, known do known[k] = nil end
+    known_count = 0
+  end
+  local bits = known[text]
+  if bits == nil then known_count = known_count + 1 end
+  known[text] = (bits or 0) + check
 end
 
 local function apply_time_windows(out, problems, touched)
   local v = rawget(out, "TimeWindows")
-  if type(v) == "string" and good.windows[v] then return end
+  if type(v) == "string" and is_known(v, WINDOWS) then return end
   if type(v) == "string" and v:find("^%s*%[") then
     -- Atlas's own JSON text: checked, and sent exactly as given.
     local ok, decoded = pcall(strict_json().decode, v)
@@ -273,13 +285,13 @@ local function apply_time_windows(out, problems, touched)
       touched.TimeWindows = true
       return
     end
-    if plain_windows(decoded) then remember_good("windows", v) return end
+    if plain_windows(decoded) then remember_good(WINDOWS, v) return end
     local list, wproblems = windows.check(decoded, { native = true })
     if not list then
       prefixed(problems, "TimeWindows", wproblems)
       touched.TimeWindows = true
     else
-      remember_good("windows", v)
+      remember_good(WINDOWS, v)
     end
   elseif type(v) == "string" or type(v) == "table" then
     local list, wproblems = windows.check(v)
@@ -344,7 +356,7 @@ local function check_json_fields(out, problems, touched)
       add(problems, name, "must be a string holding JSON text, not a Lua table: encode it first, "
         .. "e.g. cjson.encode(t)")
       touched[name] = true
-    elseif type(v) == "string" and not good.json[v] then
+    elseif type(v) == "string" and not is_known(v, JSON) then
       if not v:find("^%s*[%[{]") then
         add(problems, name, "must be JSON text of an object or a list (Atlas takes JSON in a "
           .. "string here), e.g. \"{}\"")
@@ -355,7 +367,7 @@ local function check_json_fields(out, problems, touched)
           add(problems, name, "is not valid JSON: " .. tostring(err))
           touched[name] = true
         else
-          remember_good("json", v)
+          remember_good(JSON, v)
         end
       end
     end
@@ -399,25 +411,6 @@ local function needs_change(fields)
   return type(rawget(fields, "ToolIds")) == "table"
 end
 
--- Whether a table without a metatable needs no normalizing at all
--- (plain indexing is raw then, and cheaper than rawget): written as Atlas
--- writes it (see needs_change), with its JSON texts found good before.
-local function plain_and_known(fields)
-  if fields.channel ~= nil or fields.language ~= nil or fields.template ~= nil
-    or type(fields.campaignType) == "number" or type(fields.CallType) == "number"
-    or type(fields.ToolIds) == "table" then
-    return false
-  end
-  local w = fields.TimeWindows
-  if w ~= nil and not good.windows[w] then return false end
-  local g = good.json
-  for i = 1, #JSON_FIELDS do
-    local v = fields[JSON_FIELDS[i]]
-    if v ~= nil and not g[v] then return false end
-  end
-  return true
-end
-
 --- Turns the shorthands into Atlas's fields and checks the JSON-in-a-string
 -- fields. The caller's table is not modified.
 -- @param op the operation (`"create"`, `"update"`; others pass through)
@@ -427,8 +420,6 @@ end
 -- @return new fields, or nil and a list of `{field, message}`
 function atlas.normalize(op, fields, opts)
   if not OPS[op] or type(fields) ~= "table" then return fields end
-  -- Written as Atlas writes it, with texts already found good: no work.
-  if getmetatable(fields) == nil and plain_and_known(fields) then return fields end
   -- Fields written as Atlas writes them need no copy: only checks.
   local out = fields
   if needs_change(fields) then

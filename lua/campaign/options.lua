@@ -352,6 +352,7 @@ function M.make(opts, class, version)
     _base = base_text,
     _unwrap = provider.unwrap,
     _normalize = provider.normalize,
+    _known = provider.normalize and provider.known_texts,
     _sleep = sleep,
     _skew = 0,
     -- false: no pace of its own, but a 429 still pauses the client.

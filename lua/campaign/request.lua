@@ -131,14 +131,21 @@ function methods:prepare(op, fields, id)
       raise(format("campaign %s %s: fields must be a table (got %s)", self.provider, op,
         type(fields)))
     end
-    local normalize = self._normalize
-    if normalize then
-      local err
-      fields, err = normalize(op, fields, self.passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
-      if not fields then return nil, validation_error(self, op, err) end
-    end
+    -- The provider's normalize step (shorthands, checks of JSON in strings)
+    -- runs first, unless it keeps the texts it found good (known): then the
+    -- walk hands the fields back (nil) only when they need that step.
+    local normalize, known, passthrough = self._normalize, self._known, self.passthrough
     local problems
-    body, problems = core_encode(spec.schema, fields, self.passthrough)
+    if normalize and not known then
+      fields, problems = normalize(op, fields, passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
+      if not fields then return nil, validation_error(self, op, problems) end
+    end
+    body, problems = core_encode(spec.schema, fields, passthrough, known)
+    if body == nil then
+      fields, problems = normalize(op, fields, passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
+      if not fields then return nil, validation_error(self, op, problems) end
+      body, problems = core_encode(spec.schema, fields, passthrough)
+    end
     if not body then return nil, validation_error(self, op, problems) end
   elseif spec.body then
     -- The providers' fixed bodies ({status = "cancelled"} and the like):

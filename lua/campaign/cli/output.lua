@@ -302,8 +302,13 @@ function Out:shown_request(req)
     if SECRET_HEADERS[name:lower()] or self:redact(value) ~= value then value = "[REDACTED]" end
     headers[name] = value
   end
+  -- The body as it would be sent, byte for byte (its names in the order
+  -- the request writer gives them), inside the JSON printed.
   local body = NULL
-  if req.body then body = M.decode_keeping_lists(req.body) end
+  if req.body then
+    local text = self:redact(req.body)
+    body = setmetatable({}, { __tojson = function() return text end })
+  end
   return { method = req.method, url = req.url, headers = headers, body = body }
 end
 

@@ -43,7 +43,11 @@ return {
     attach_agent_template = { method = "POST", path = "/agent/new/{id}", schema = "atlas.agent" },
   },
   -- Shorthands (channel, language/template, TimeWindows and ToolIds as
-  -- lists) and the JSON-in-a-string checks, before the C validator.
+  -- lists) and the JSON-in-a-string checks, before the C validator; the
+  -- walk goes straight on when it meets none of them and only texts these
+  -- checks found good before (known_texts, text -> checks passed, kept by
+  -- campaign.atlas).
+  known_texts = {},
   normalize = function(op, fields, opts)
     -- Loaded on first use (campaign.atlas requires this module).
     atlas_normalize = atlas_normalize or require("campaign.atlas").normalize
