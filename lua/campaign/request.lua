@@ -84,10 +84,61 @@ end
 -- The options normalize steps are given (read only).
 local PASSTHROUGH_ON, PASSTHROUGH_OFF = { passthrough = true }, { passthrough = false }
 
+-- The error for fields the walk refused (raised when they are not a table).
+local function refused(client, op, fields, problems)
+  if type(fields) ~= "table" then
+    raise(format("campaign %s %s: fields must be a table (got %s)", client.provider, op,
+      type(fields)))
+  end
+  return validation_error(client, op, problems)
+end
+
+-- The body of an operation that takes fields: body, or nil and the error.
+-- The provider's normalize step (shorthands, checks of JSON in strings)
+-- runs first, unless it keeps the texts it found good (known): then the
+-- walk hands the fields back (nil) only when they need that step.
+local function write_body(client, op, schema, fields)
+  local normalize, known, passthrough = client._normalize, client._known, client.passthrough
+  local body, problems
+  if normalize and not known then
+    fields, problems = normalize(op, fields, passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
+    if not fields then return nil, validation_error(client, op, problems) end
+  end
+  body, problems = core_encode(schema, fields, passthrough, known)
+  if body == nil then
+    fields, problems = normalize(op, fields, passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
+    if not fields then return nil, validation_error(client, op, problems) end
+    body, problems = core_encode(schema, fields, passthrough)
+  end
+  if body then return body end
+  return nil, refused(client, op, fields, problems)
+end
+
+-- The request of an operation whose only input is its fields (create):
+-- the common call, made once per client and operation with what does not
+-- change from one call to the next.
+local function fields_only(client, op, spec)
+  local schema, method, url, mt = spec.schema, spec.method, spec.url, client._request_mt
+  local known = client._known
+  return function(self, fields)
+    -- The walk alone when no step of the provider's is due.
+    local body, problems = core_encode(schema, fields, self.passthrough, known)
+    if body == nil then
+      body, problems = write_body(self, op, schema, fields)
+      if not body then return nil, problems end
+    elseif not body then
+      return nil, refused(self, op, fields, problems)
+    end
+    return setmetatable({ method = method, url = url, body = body }, mt)
+  end
+end
+
 --- Builds the request an operation would send, without sending it.
 -- @return req `{method, url, headers, body}`, or nil and an error
 function methods:prepare(op, fields, id)
   local spec = self._ops[op]
+  local quick = spec and spec.fields_only
+  if quick then return quick(self, fields) end
   if not spec then
     raise(format("campaign %s: unknown operation %s", self.provider, tostring(op)))
   end
@@ -131,22 +182,13 @@ function methods:prepare(op, fields, id)
       raise(format("campaign %s %s: fields must be a table (got %s)", self.provider, op,
         type(fields)))
     end
-    -- The provider's normalize step (shorthands, checks of JSON in strings)
-    -- runs first, unless it keeps the texts it found good (known): then the
-    -- walk hands the fields back (nil) only when they need that step.
-    local normalize, known, passthrough = self._normalize, self._known, self.passthrough
-    local problems
-    if normalize and not known then
-      fields, problems = normalize(op, fields, passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
-      if not fields then return nil, validation_error(self, op, problems) end
+    if not spec.has_id and not spec.query and (self._known or not self._normalize) then
+      spec.fields_only = fields_only(self, op, spec)
+      return spec.fields_only(self, fields)
     end
-    body, problems = core_encode(spec.schema, fields, passthrough, known)
-    if body == nil then
-      fields, problems = normalize(op, fields, passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
-      if not fields then return nil, validation_error(self, op, problems) end
-      body, problems = core_encode(spec.schema, fields, passthrough)
-    end
-    if not body then return nil, validation_error(self, op, problems) end
+    local err
+    body, err = write_body(self, op, spec.schema, fields)
+    if not body then return nil, err end
   elseif spec.body then
     -- The providers' fixed bodies ({status = "cancelled"} and the like):
     -- always valid, written as any other.
