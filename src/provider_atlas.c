@@ -3,7 +3,8 @@
  * Create campaign page tabulates. The fields that carry JSON inside a string
  * (TimeWindows, EnrichmentInfoSettings, RedialSettings, IdleMessages) are
  * decoded and checked with lua-cjson in lua/campaign/atlas.lua, which runs
- * before this validator; here they are strings. */
+ * before this validator (when the walk meets what it must see first: the
+ * .lua marks, VL_* in validate.h); here they are strings. */
 #include <string.h>
 
 #include "providers.h"
@@ -229,10 +230,12 @@ static void campaign_rules(vctx *ctx, int idx) {
 #define LUA_TEXT(n, what) {.name = n, .type = VT_STRING, .lua = (what)}
 /* Enums whose values Atlas does not publish: any non-empty string. */
 #define OPEN_ENUM(n) {.name = n, .type = VT_STRING, .flags = VF_MIN, .min = 1}
-#define READ_ONLY(n) {.name = n, .type = VT_FORBIDDEN, .note = READ_ONLY_NOTE}
+/* Dropped by campaign.atlas before the walk (a body that get returned may
+ * be sent back whole); here, for core.validate, an error. */
+#define READ_ONLY(n) {.name = n, .type = VT_FORBIDDEN, .note = READ_ONLY_NOTE, .lua = VL_DROP}
 #define READ_ONLY_NOTE                                                                   \
   "is a read-only field of the campaign Atlas returns, not part of the request body: " \
-  "leave it out (when updating from a campaign that get returned, drop it)"
+  "leave it out (Client:create and Client:update drop it)"
 
 static const vfield campaign_fields[] = {
     {.name = "name", .type = VT_STRING, .flags = VF_REQUIRED | VF_MIN, .min = 1},

@@ -377,6 +377,9 @@ static int for_lua(vctx *ctx, const vfield *f, int idx, int t) {
   lua_State *L = ctx->L;
   unsigned texts = f->lua & (VL_WINDOWS | VL_JSON);
   lua_Number bits;
+  if (f->lua & VL_DROP) {
+    return 1;
+  }
   if (t != LUA_TSTRING) {
     return (f->lua & VL_NOT_TEXT) != 0;
   }

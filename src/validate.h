@@ -60,6 +60,7 @@ typedef struct vfield {
 #define VL_NOT_TEXT 0x01u   /* a value that is not a string (a Lua shorthand) */
 #define VL_WINDOWS  0x02u   /* a string not known as good time windows */
 #define VL_JSON     0x04u   /* a string not known as good JSON text */
+#define VL_DROP     0x08u   /* any value: a field of the provider's answers the step drops */
 
 struct vobject {
   const vfield *fields;          /* ends with a {NULL} entry */

@@ -106,6 +106,44 @@ describe("atlas over HTTP", function()
     assert.are.equal("HTTP 404 Not Found: Campaign not found", err.message)
   end)
 
+  it("updates in full from what get returned: read-only fields dropped, JSON fields as tables", function()
+    local id = assert(c:create(FIELDS)).RowKey
+    local cur = assert(c:get(id))
+    local seen
+    c.on_request = function(info) seen = info end
+    cur.name = "Spring Outreach (renamed)"
+    cur.RedialSettings = { maxAttempts = 2, delayMinutes = 30 }
+    local updated = assert(c:update(id, cur))
+    assert.are.equal("Spring Outreach (renamed)", updated.name)
+    local sent = last("PUT", "/campaign/" .. id)
+    for _, name in ipairs({ "PartitionKey", "RowKey", "Timestamp", "odata.etag", "SuccessRequest",
+      "TotalRequest", "TotalTransfers" }) do
+      assert.is_nil(sent.json[name], name)
+    end
+    assert.are.same({ "PartitionKey", "RowKey", "SuccessRequest", "Timestamp", "TotalRequest",
+      "TotalTransfers", "odata.etag" }, seen.dropped)
+    assert.are.equal('{"delayMinutes":30,"maxAttempts":2}', sent.json.RedialSettings)
+    assert.are.equal(SENT.TimeWindows, sent.json.TimeWindows)
+    assert.are.equal(SENT.TemplateId, sent.json.TemplateId)
+    -- Sent again as get returns it now: nothing else to do.
+    assert(c:update(id, assert(c:get(id))))
+  end)
+
+  it("says how a full update is done when a partial one is tried", function()
+    local id = assert(c:create(FIELDS)).RowKey
+    local before = #emu:requests()
+    local got, err = c:update(id, { name = "Only the name" })
+    assert.is_nil(got)
+    assert.are.equal("validation", err.kind)
+    assert.truthy(err.message:find('^TemplateId is required: an Atlas update replaces the whole '
+      .. 'campaign %("update full campaign"%), so it takes every field create takes%. Start from '
+      .. 'the campaign: local cur = c:get%(id%)'), err.message)
+    assert.are.equal(before, #emu:requests())
+    -- create keeps the plain message: there is nothing to start from.
+    local _, cerr = c:create({ name = "x", campaignType = "1", CallType = "2" })
+    assert.are.equal("TemplateId is required", cerr.message)
+  end)
+
   it("sends the four channels as the channel table sets them", function()
     local channels = {
       outbound = { campaignType = "1", CallType = "2" },

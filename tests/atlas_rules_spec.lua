@@ -6,6 +6,7 @@
 local campaign = require "campaign"
 local cjson = require "cjson"
 local check = require "helpers.check"
+local core = require "campaign.core"
 
 local with, NIL = check.with, check.NIL
 
@@ -472,8 +473,18 @@ describe("atlas create", function()
           bad({ [name] = '"text"' }, name, "must be JSON text of an object or a list")
           bad({ [name] = "" }, name, "must be JSON text of an object or a list")
         end)
-        it("rejects a Lua table, with the way out", function()
-          bad({ [name] = { a = 1 } }, name, "must be a string holding JSON text, not a Lua table")
+        it("takes a Lua table and sends it as the JSON text Atlas wants", function()
+          local _, body = ok({ [name] = { maxAttempts = 3, when = { "morning" } } })
+          assert.are.equal('{"maxAttempts":3,"when":["morning"]}', body[name])
+          local fields = check.copy(OUTBOUND)   -- with() would copy the list's mark away
+          fields[name] = campaign.array({})
+          assert.are.equal("[]", cjson.decode(assert(c:prepare("create", fields)).body)[name])
+          _, body = ok({ [name] = {} })
+          assert.are.equal("{}", body[name])
+        end)
+        it("rejects a Lua table that has no JSON, naming the value inside", function()
+          bad({ [name] = { a = { b = print } } }, name .. ".a.b", "cannot be sent as JSON (got function)")
+          bad({ [name] = { 0 / 0 } }, name .. "[1]", "must be a finite number (got NaN)")
         end)
         it("rejects other types", function()
           bad({ [name] = true }, name, "must be a string (got boolean)")
@@ -575,13 +586,32 @@ describe("atlas create", function()
       bad({ campaigntype = "1" }, "campaigntype", 'did you mean "campaignType"?')
       bad({ Language = "en-US" }, "Language", 'unknown field "Language"')
     end)
-    it("names the response-only fields as such", function()
+    it("names the response-only fields as such where they are checked alone", function()
       for _, name in ipairs({ "RowKey", "PartitionKey", "Timestamp", "odata.etag", "PhoneNumberId",
         "TotalRequest", "AIAssistantProvider" }) do
         local fields = check.copy(OUTBOUND)
         fields[name] = "x" -- not through with(): "odata.etag" is one name, not a path
-        check.rejects(c, "create", fields, name, "is a read-only field of the campaign Atlas returns")
+        local ok_, problems = core.validate("atlas.campaign", fields)
+        assert.is_false(ok_)
+        assert.are.equal(name, problems[1].field)
+        assert.truthy(problems[1].message:find("is a read-only field of the campaign Atlas returns", 1, true))
       end
+    end)
+    it("drops the response-only fields from create and update, and says which", function()
+      local fields = check.copy(OUTBOUND)
+      for _, name in ipairs({ "RowKey", "PartitionKey", "Timestamp", "odata.etag", "TotalRequest" }) do
+        fields[name] = name == "TotalRequest" and 3 or "x"
+      end
+      for _, op in ipairs({ "create", "update" }) do
+        local req = assert(c:prepare(op, fields, op == "update" and "abc" or nil))
+        assert.are.same({ "PartitionKey", "RowKey", "Timestamp", "TotalRequest", "odata.etag" }, req.dropped)
+        local body = cjson.decode(req.body)
+        assert.is_nil(body.RowKey)
+        assert.is_nil(body["odata.etag"])
+        assert.are.equal(OUTBOUND.name, body.name)
+      end
+      assert.are.equal("x", fields.RowKey)   -- the caller's table is left as it was
+      assert.is_nil(assert(c:prepare("create", OUTBOUND)).dropped)
     end)
     it("passes unknown fields with the client's passthrough option", function()
       local p = campaign.client { provider = "atlas", api_key = "atlas-test-key", passthrough = true }

@@ -349,17 +349,31 @@ local function apply_tool_ids(out, problems, touched)
   end
 end
 
+-- The JSON-in-a-string fields: a Lua table is written as the JSON text
+-- Atlas wants (by the request writer, checked as any free-form value); a
+-- string must be JSON text of an object or a list.
 local function check_json_fields(out, problems, touched)
   for _, name in ipairs(JSON_FIELDS) do
     local v = rawget(out, name)
     if type(v) == "table" then
-      add(problems, name, "must be a string holding JSON text, not a Lua table: encode it first, "
-        .. "e.g. cjson.encode(t)")
-      touched[name] = true
+      local text, wrong = require("campaign.core").json(v)
+      if not text then
+        for _, p in ipairs(wrong) do
+          local at = p.field
+          if at ~= "" and at:sub(1, 1) ~= "[" then at = "." .. at end
+          add(problems, name .. at, p.message)
+        end
+        touched[name] = true
+      elseif not text:find("^[%[{]") then
+        add(problems, name, "must be a table (a JSON object or list)")
+        touched[name] = true
+      else
+        out[name] = text
+      end
     elseif type(v) == "string" and not is_known(v, JSON) then
       if not v:find("^%s*[%[{]") then
         add(problems, name, "must be JSON text of an object or a list (Atlas takes JSON in a "
-          .. "string here), e.g. \"{}\"")
+          .. "string here), e.g. \"{}\", or a Lua table")
         touched[name] = true
       else
         local ok, err = pcall(strict_json().decode, v)
@@ -372,6 +386,34 @@ local function check_json_fields(out, problems, touched)
       end
     end
   end
+end
+
+-- The names of the fields only Atlas's answers have (PartitionKey, RowKey,
+-- Timestamp, the counters...): the C core's read-only ("forbidden") fields.
+local read_only
+local function read_only_fields()
+  if not read_only then
+    read_only = {}
+    for name, kind in pairs(require("campaign.core").fields("atlas.campaign")) do
+      if kind == "forbidden" then read_only[name] = true end
+    end
+  end
+  return read_only
+end
+
+-- A body that get returned, sent back whole: its read-only fields are
+-- dropped (sorted names, or nil when there were none).
+local function drop_read_only(out)
+  local dropped
+  for name in pairs(read_only_fields()) do
+    if rawget(out, name) ~= nil then
+      out[name] = nil
+      dropped = dropped or {}
+      dropped[#dropped + 1] = name
+    end
+  end
+  if dropped then table.sort(dropped) end
+  return dropped
 end
 
 -- The C validator's problems with the fields that normalize already
@@ -408,16 +450,26 @@ local function needs_change(fields)
     and not windows_value:find("^%s*%[")) then
     return true
   end
-  return type(rawget(fields, "ToolIds")) == "table"
+  if type(rawget(fields, "ToolIds")) == "table" then return true end
+  for _, name in ipairs(JSON_FIELDS) do
+    if type(rawget(fields, name)) == "table" then return true end
+  end
+  for name in pairs(read_only_fields()) do
+    if rawget(fields, name) ~= nil then return true end
+  end
+  return false
 end
 
---- Turns the shorthands into Atlas's fields and checks the JSON-in-a-string
--- fields. The caller's table is not modified.
+--- Turns the shorthands into Atlas's fields, checks the JSON-in-a-string
+-- fields (a Lua table there is written as the JSON text), and drops the
+-- read-only fields of Atlas's answers (a campaign that get returned can be
+-- sent back whole). The caller's table is not modified.
 -- @param op the operation (`"create"`, `"update"`; others pass through)
 -- @param fields the caller's fields
 -- @param opts optional `{passthrough = bool}` (the client's option); when
 --   problems are found, the C validator's problems are added to them
--- @return new fields, or nil and a list of `{field, message}`
+-- @return new fields (and the sorted names dropped, or nil), or nil and a
+--   list of `{field, message}`
 function atlas.normalize(op, fields, opts)
   if not OPS[op] or type(fields) ~= "table" then return fields end
   -- Fields written as Atlas writes them need no copy: only checks.
@@ -427,6 +479,7 @@ function atlas.normalize(op, fields, opts)
     for k, v in next, fields do out[k] = v end
   end
   local problems, touched = {}, {}
+  local dropped = not rawequal(out, fields) and drop_read_only(out) or nil
 
   number_to_enum(out, problems, touched, "campaignType", CAMPAIGN_TYPES,
     "\"1\" (phone) or \"0\" (voice bubble, messages)")
@@ -457,7 +510,7 @@ function atlas.normalize(op, fields, opts)
     merge_core_problems(out, problems, touched, passthrough)
     return nil, problems
   end
-  return out
+  return out, nil, dropped
 end
 
 return atlas

@@ -84,33 +84,44 @@ end
 -- The options normalize steps are given (read only).
 local PASSTHROUGH_ON, PASSTHROUGH_OFF = { passthrough = true }, { passthrough = false }
 
+-- A validation error, with what only the provider can add to its problems
+-- (its explain: Atlas says how a full update is done).
+local function invalid(client, op, problems)
+  local explain = providers[client.provider].explain
+  if explain then explain(op, problems) end
+  return validation_error(client, op, problems)
+end
+
 -- The error for fields the walk refused (raised when they are not a table).
 local function refused(client, op, fields, problems)
   if type(fields) ~= "table" then
     raise(format("campaign %s %s: fields must be a table (got %s)", client.provider, op,
       type(fields)))
   end
-  return validation_error(client, op, problems)
+  return invalid(client, op, problems)
 end
 
--- The body of an operation that takes fields: body, or nil and the error.
--- The provider's normalize step (shorthands, checks of JSON in strings)
--- runs first, unless it keeps the texts it found good (known): then the
--- walk hands the fields back (nil) only when they need that step.
+-- The body of an operation that takes fields: body, or nil and the error;
+-- third, the names of the fields the provider's step dropped (or nil).
+-- That step (shorthands, checks of JSON in strings) runs first, unless it
+-- keeps the texts it found good (known): then the walk hands the fields
+-- back (nil) only when they need it.
 local function write_body(client, op, schema, fields)
   local normalize, known, passthrough = client._normalize, client._known, client.passthrough
-  local body, problems
+  local body, problems, dropped
   if normalize and not known then
-    fields, problems = normalize(op, fields, passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
-    if not fields then return nil, validation_error(client, op, problems) end
+    fields, problems, dropped = normalize(op, fields, passthrough and PASSTHROUGH_ON
+      or PASSTHROUGH_OFF)
+    if not fields then return nil, invalid(client, op, problems) end
   end
   body, problems = core_encode(schema, fields, passthrough, known)
   if body == nil then
-    fields, problems = normalize(op, fields, passthrough and PASSTHROUGH_ON or PASSTHROUGH_OFF)
-    if not fields then return nil, validation_error(client, op, problems) end
+    fields, problems, dropped = normalize(op, fields, passthrough and PASSTHROUGH_ON
+      or PASSTHROUGH_OFF)
+    if not fields then return nil, invalid(client, op, problems) end
     body, problems = core_encode(schema, fields, passthrough)
   end
-  if body then return body end
+  if body then return body, nil, dropped end
   return nil, refused(client, op, fields, problems)
 end
 
@@ -123,18 +134,19 @@ local function fields_only(client, op, spec)
   return function(self, fields)
     -- The walk alone when no step of the provider's is due.
     local body, problems = core_encode(schema, fields, self.passthrough, known)
+    local dropped
     if body == nil then
-      body, problems = write_body(self, op, schema, fields)
+      body, problems, dropped = write_body(self, op, schema, fields)
       if not body then return nil, problems end
     elseif not body then
       return nil, refused(self, op, fields, problems)
     end
-    return setmetatable({ method = method, url = url, body = body }, mt)
+    return setmetatable({ method = method, url = url, body = body, dropped = dropped }, mt)
   end
 end
 
 --- Builds the request an operation would send, without sending it.
--- @return req `{method, url, headers, body}`, or nil and an error
+-- @return req `{method, url, headers, body, dropped}`, or nil and an error
 function methods:prepare(op, fields, id)
   local spec = self._ops[op]
   local quick = spec and spec.fields_only
@@ -152,7 +164,7 @@ function methods:prepare(op, fields, id)
     if err then return nil, err end
     return self:prepare(spec.via_list)
   end
-  local url, body, clean_id
+  local url, body, clean_id, dropped
   if spec.has_id then
     local err
     clean_id, err = check_id(self, op, id)
@@ -167,7 +179,7 @@ function methods:prepare(op, fields, id)
     end
     local query = fields or {}
     local ok, problems = core.validate(spec.query, query, self.passthrough)
-    if not ok then return nil, validation_error(self, op, problems) end
+    if not ok then return nil, invalid(self, op, problems) end
     local list, bad = query_pairs(query)
     if not list then
       return nil, single_problem(self, op, tostring(bad), "cannot be sent in a query string: "
@@ -187,14 +199,15 @@ function methods:prepare(op, fields, id)
       return spec.fields_only(self, fields)
     end
     local err
-    body, err = write_body(self, op, spec.schema, fields)
+    body, err, dropped = write_body(self, op, spec.schema, fields)
     if not body then return nil, err end
   elseif spec.body then
     -- The providers' fixed bodies ({status = "cancelled"} and the like):
     -- always valid, written as any other.
     body = assert(core_json(spec.body(self._id_value(clean_id))))
   end
-  return setmetatable({ method = spec.method, url = url, body = body }, self._request_mt)
+  return setmetatable({ method = spec.method, url = url, body = body, dropped = dropped },
+    self._request_mt)
 end
 
 return methods

@@ -328,7 +328,7 @@ function methods:_before_attempt(op, req, attempt)
     call_hook(self.on_request, { provider = self.provider, op = method_of(op), attempt = attempt,
       method = req.method, url = redact_text(req.url, secrets[self]),
       headers = redacted_headers(wire_headers(self, req), self),
-      body = redact_text(req.body, secrets[self]) })
+      body = redact_text(req.body, secrets[self]), dropped = req.dropped })
   end
 end
 

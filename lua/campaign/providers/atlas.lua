@@ -48,6 +48,24 @@ return {
   -- checks found good before (known_texts, text -> checks passed, kept by
   -- campaign.atlas).
   known_texts = {},
+  -- A full update sent as a partial one: the first field it misses says
+  -- how an update of Atlas is done.
+  explain = function(op, problems)
+    if op ~= "update" then return end
+    local first
+    for _, p in ipairs(problems) do
+      if p.message == "is required" and (p.field == "name" or p.field == "campaignType"
+        or p.field == "TemplateId") and (not first or p.field < first.field) then
+        first = p   -- the one the error's message shows (problems are sorted)
+      end
+    end
+    if first then
+      first.message = "is required: an Atlas update replaces the whole campaign (\"update full "
+        .. "campaign\"), so it takes every field create takes. Start from the campaign: "
+        .. "local cur = c:get(id); change what you need (cur.name = \"New name\"); "
+        .. "c:update(id, cur) (the read-only fields get returned are dropped)"
+    end
+  end,
   normalize = function(op, fields, opts)
     -- Loaded on first use (campaign.atlas requires this module).
     atlas_normalize = atlas_normalize or require("campaign.atlas").normalize
