@@ -245,12 +245,15 @@ end
 local function new_client(out, campaign, o, n)
   local on_request, on_response
   if o.verbose then on_request, on_response = out:verbose_hooks() end
+  -- --rate 0: no pace at all.
+  local rate = n.rate
+  if rate == 0 then rate = false end
   local ok, client = pcall(campaign.client, {
     provider = o.provider, api_key = out.key, base_url = o["base-url"], timeout = n.timeout,
     connect_timeout = n.connect_timeout, allow_http = o["allow-http"] or nil,
     max_retries = n.max_retries, passthrough = o.passthrough or nil, legacy = o.legacy or nil,
     json_decode = output.decode_keeping_lists, max_wait = n.max_wait,
-    rate_limit = n.rate == 0 and false or n.rate, on_request = on_request, on_response = on_response,
+    rate_limit = rate, on_request = on_request, on_response = on_response,
   })
   if ok then return client end
   -- Wrong use raises at the caller's line, which the user need not see.
