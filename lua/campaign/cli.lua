@@ -399,17 +399,11 @@ local function run_batch(out, o, client, items, concurrency)
   for i, item in ipairs(items) do
     many_items[i] = command == "create" and item.fields or { id = item.id, fields = item.fields }
   end
-  local on_progress
-  if not o["no-progress"] and not o.verbose and out.tty() then
-    on_progress = out:progress_bar(command == "create" and "creating" or "updating")
-  end
-  local core = require "campaign.core"
-  local catch = out.catch_interrupt or core.catch_interrupt
-  catch(true)
-  local results = client[command .. "_many"](client, many_items,
-    { concurrency = concurrency, on_progress = on_progress })
-  local interrupted = (out.interrupted or core.interrupted)()
-  catch(false)
+  local on_progress = out:batch_progress(o, command == "create" and "creating" or "updating")
+  local results, interrupted = out:catching_interrupt(function()
+    return client[command .. "_many"](client, many_items,
+      { concurrency = concurrency, on_progress = on_progress })
+  end)
   if on_progress and interrupted then out:clear_line() end
   return results, interrupted
 end

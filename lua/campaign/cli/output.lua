@@ -392,4 +392,25 @@ function Out:clear_line()
   self.stderr:write("\r\27[K")
 end
 
+-- The progress bar of a batch (an on_progress function), when it is drawn:
+-- standard error is a terminal, and neither --no-progress nor --verbose.
+function Out:batch_progress(o, verb)
+  if o["no-progress"] or o.verbose or not self.tty() then return nil end
+  return self:progress_bar(verb)
+end
+
+-- Runs fn() with Ctrl-C caught (campaign.core's catch_interrupt, or env's):
+-- a batch then stops sending and lets the requests under way complete.
+-- Returns what fn returned, and whether a Ctrl-C came.
+function Out:catching_interrupt(fn)
+  local core = require "campaign.core"
+  local catch = self.catch_interrupt or core.catch_interrupt
+  catch(true)
+  local ok, value = pcall(fn)
+  local interrupted = (self.interrupted or core.interrupted)()
+  catch(false)
+  if not ok then error(value, 0) end
+  return value, interrupted
+end
+
 return M
