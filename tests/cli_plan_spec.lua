@@ -501,6 +501,77 @@ describe("campaign plan and apply", function()
     end)
   end)
 
+  describe("the README", function()
+    local UUID = "%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x"
+
+    -- The section's campaigns.lua, and its sessions: each command ($ ...)
+    -- with the lines it prints, ids as ID.
+    local function readme()
+      local text = proc.read_file(proc.ROOT .. "README.md")
+      local section = text:match("\n### From the command line: `campaign plan` and `campaign apply`\n(.-)\n## ")
+      assert(section, "no such section in the README")
+      local campaigns = section:match("```lua\n(%-%- campaigns%.lua.-)\n```")
+      local sessions = {}
+      for block in section:gmatch("```\n(%$ .-\n)```") do
+        for line in block:gmatch("([^\n]*)\n") do
+          line = line:gsub(UUID, "ID")
+          if line:sub(1, 2) == "$ " then
+            sessions[#sessions + 1] = { command = line:sub(3), lines = {} }
+          else
+            local printed = sessions[#sessions].lines
+            printed[#printed + 1] = line
+          end
+        end
+      end
+      return campaigns, sessions
+    end
+
+    -- A Lua data file's table, as the tool reads one (no globals).
+    local function data(text)
+      local env = {}
+      local chunk = assert((rawget(_G, "loadstring") or load)(text))
+      if rawget(_G, "setfenv") then setfenv(chunk, env) else chunk = assert(load(text, "=data", "t", env)) end
+      return chunk()
+    end
+
+    it("prints what its example shows", function()
+      local text, sessions = readme()
+      local list = data(text)
+      local path = file("campaigns.lua", text)
+      local function copy(fields, changes)
+        local t = {}
+        for k, v in pairs(fields) do t[k] = v end
+        for k, v in pairs(changes or {}) do t[k] = v end
+        return t
+      end
+      -- Already at Vapi: Summer offers on asst_1, Autumn check-in 2 at once, Winter twice.
+      seed("vapi", { list[1], copy(list[2], { assistantId = "asst_1" }), copy(list[3], { maxConcurrency = 2 }),
+        list[4], list[4] })
+      local commands = {}
+      for i, session in ipairs(sessions) do commands[i] = session.command end
+      assert.are.same({ "campaign plan --provider vapi campaigns.lua",
+        "campaign delete --provider vapi --id ID", "campaign apply --provider vapi campaigns.lua",
+        "campaign apply --provider vapi campaigns.lua" }, commands)
+      for _, session in ipairs(sessions) do
+        local words = {}
+        for word in session.command:gmatch("%S+") do words[#words + 1] = word end
+        if words[2] == "delete" then
+          local winter = ids_named("vapi", "Winter")
+          assert(client("vapi"):delete(winter[2]))
+        else
+          -- Answered y on a terminal in the README: --yes here.
+          local r = run("vapi", { words[2], path, words[2] == "apply" and "--yes" or nil })
+          assert.are.equal(words[2] == "plan" and 2 or 0, r.code, r.err)
+          local expected = {}
+          for _, line in ipairs(session.lines) do
+            if not line:find("^Apply these changes%?") then expected[#expected + 1] = line end
+          end
+          assert.are.same(expected, lines((r.out:gsub(UUID, "ID"))))
+        end
+      end
+    end)
+  end)
+
   it("Ctrl-C during apply: what is under way completes, every step printed, exit 130", function()
     local list = {}
     for i = 1, 8 do list[i] = body("vapi", "Held " .. i) end
