@@ -60,6 +60,7 @@ build = {
       ["campaign.cli.args"] = "lua/campaign/cli/args.lua",
       ["campaign.cli.input"] = "lua/campaign/cli/input.lua",
       ["campaign.cli.output"] = "lua/campaign/cli/output.lua",
+      ["campaign.cli.plan"] = "lua/campaign/cli/plan.lua",
       ["campaign.cli.query"] = "lua/campaign/cli/query.lua",
    },
    install = {

@@ -174,7 +174,7 @@ describe("campaign (the command-line tool), what it never prints", function()
       assert_usage(r, "; did you mean vapi?")
       r = run({ SECRET, "--provider", "vapi" }, { env = { VAPI_API_KEY = KEY } })
       assert_usage(r, "unknown command (the COMMAND given is not shown; commands: create, update, get, "
-        .. "list, delete, start, stop, attach-agent)")
+        .. "list, delete, start, stop, attach-agent, plan, apply)")
       r = run({ "crate", "--provider", "vapi" }, { env = { VAPI_API_KEY = KEY } })
       assert_usage(r, "; did you mean create?")
       assert.are.equal(0, emu:stats().requests)

@@ -31,18 +31,21 @@ end
 local printed = {}
 
 -- Runs cli.main(argv, env) with captured streams; env.vars: the environment
--- (nothing else is read from the process's), env.stdin: text.
+-- (nothing else is read from the process's), env.stdin: text (false: the
+-- input is at its end).
 -- Returns {code, out, err}.
 local function run(argv, opts)
   opts = opts or {}
   local stdout, stderr = sink(), sink()
   local vars = opts.vars or {}
-  local stdin_text = opts.stdin or ""
+  local stdin_text = opts.stdin
+  if stdin_text == nil then stdin_text = "" elseif stdin_text == false then stdin_text = nil end
   local env = {
     stdout = stdout, stderr = stderr,
     stdin = { read = function() local t = stdin_text; stdin_text = nil; return t end },
     getenv = function(name) return vars[name] end,
     interrupted = opts.interrupted, catch_interrupt = opts.catch_interrupt,
+    stdin_tty = opts.stdin_tty,
   }
   local code = cli.main(argv, env)
   local r = { code = code, out = stdout.text(), err = stderr.text() }
@@ -93,8 +96,9 @@ describe("campaign.cli, in-process", function()
         .. "                        or $ATLAS_API_KEY\n", 1, true), r.out)
       assert.truthy(r.out:find("\n                        (default: smallest 10, others learned from "
         .. "429s; 0: none)\n", 1, true), r.out)
-      local last = "\n64 usage error; 70 the tool cannot run (module not found, internal error);\n"
-        .. "130 interrupted (Ctrl-C).\n"
+      local last = "; 4 apply not confirmed (nothing applied);\n64 usage error, or apply without --yes "
+        .. "where nobody can answer (standard\ninput not a terminal); 70 the tool cannot run (module not "
+        .. "found, internal\nerror); 130 interrupted (Ctrl-C).\n"
       assert.are.equal(last, r.out:sub(-#last))
       assert.is_nil(r.out:find("${", 1, true), r.out)
       assert.are.equal(r.out, run({ "create", "-h" }).out)
@@ -417,6 +421,139 @@ describe("campaign.cli, in-process", function()
       assert.are.equal(2, #json_of(r))
       assert.are.equal("interrupted: 2 created, 0 failed, 0 not sent\n", r.err)
       assert.are.equal(2, #emu:campaigns("vapi"))
+    end)
+  end)
+
+  describe("plan and apply", function()
+    local emu
+
+    setup(function() emu = emulator.start() end)
+    teardown(function() if emu then emu:stop() end end)
+    before_each(function()
+      emu:reset()
+      emu:set_keys({ vapi = KEY })
+    end)
+
+    local function apply(answer, tty)
+      return run({ "apply", "--provider", "vapi", "--base-url", emu:url("vapi"), file("a.json", { VAPI }) },
+        { vars = { VAPI_API_KEY = KEY }, stdin = answer, stdin_tty = function() return tty end })
+    end
+
+    it("asks where env.stdin_tty says standard input is a terminal: y or yes applies", function()
+      for _, answer in ipairs({ "y\n", " YES \n" }) do
+        emu:reset()
+        emu:set_keys({ vapi = KEY })
+        local r = apply(answer, true)
+        assert.are.equal(0, r.code, r.err)
+        assert.are.equal("Apply these changes? [y/N] ", r.err)
+        assert.truthy(r.out:find("\napply: 1 created, 0 updated, 0 failed\n$"), r.out)
+        assert.are.equal(1, #emu:campaigns("vapi"))
+      end
+    end)
+
+    it("anything else, or the end of the input, applies nothing: exit 4", function()
+      for _, answer in ipairs({ "n\n", "yes please\n", "\n", false }) do
+        local r = apply(answer, true)
+        assert.are.equal(4, r.code, r.err)
+        assert.are.equal("Apply these changes? [y/N] " .. (answer and "" or "\n") .. "campaign: apply: not "
+          .. "confirmed (the answer was not y or yes): nothing applied\n", r.err)
+        assert.are.equal("+ In-process\nplan: 1 to create, 0 to update, 0 unchanged, 0 drift, 0 conflicts\n",
+          r.out)
+      end
+      assert.are.equal(0, #emu:campaigns("vapi"))
+      assert.are.equal(0, emu:count { method = "POST" })
+    end)
+
+    it("not a terminal: refused before anything is read from standard input, exit 64", function()
+      local r = apply("y\n", false)
+      assert.are.equal(64, r.code, r.err)
+      assert.truthy(r.err:find("pass --yes", 1, true), r.err)
+      assert.are.equal(0, #emu:campaigns("vapi"))
+    end)
+
+    it("apply told it was interrupted: every step printed, exit 130", function()
+      local caught = {}
+      local second = {}
+      for k, v in pairs(VAPI) do second[k] = v end
+      second.name = "Second"
+      local r = run({ "apply", "--yes", "--provider", "vapi", "--base-url", emu:url("vapi"),
+        file("two.json", { VAPI, second }) },
+        { vars = { VAPI_API_KEY = KEY }, interrupted = function() return true end,
+          catch_interrupt = function(on) caught[#caught + 1] = on end })
+      assert.are.equal(130, r.code, r.err)
+      assert.are.same({ true, false }, caught)
+      assert.truthy(r.out:find("\ninterrupted: 2 created, 0 updated, 0 failed, 0 not sent\n$"), r.out)
+    end)
+  end)
+
+  describe("a plan's lines", function()
+    local plan = require "campaign.cli.plan"
+    local output = require "campaign.cli.output"
+    local out
+
+    setup(function()
+      assert(output.load())
+      out = output.new({ stdout = sink(), stderr = sink() })
+      out.key = KEY
+    end)
+
+    local function line(step)
+      step.name = step.name or "N"
+      return plan.step_line(out, step)
+    end
+
+    local function change(from, to, updatable)
+      return { field = "f", from = from, to = to, updatable = updatable ~= false }
+    end
+
+    it("mark each action; what differs is field old -> new", function()
+      assert.are.equal("+ N", line { action = "create" })
+      assert.are.equal("= N", line { action = "unchanged" })
+      assert.are.equal('~ N: f "a" -> "b"; g (none) -> 5', line { action = "update", changes = {
+        change("a", "b"), { field = "g", to = 5, updatable = true } } })
+      assert.are.equal("! N: drift: f 3 -> 5", line { action = "drift", changes = { change(3, 5, false) } })
+      assert.are.equal("! N: conflict: 2 campaigns have this name (7, c-2)",
+        line { action = "conflict", ids = { 7, "c-2" }, campaigns = { {}, {} } })
+    end)
+
+    it("a drift step marks the fields apply still updates", function()
+      assert.are.equal('! N: drift: customers [] -> [{"number":"+1"}]; name "a" -> "b" (updated)',
+        line { action = "drift", changes = { { field = "customers", from = output.list({}),
+          to = { { number = "+1" } }, updatable = false }, { field = "name", from = "a", to = "b",
+          updatable = true } } })
+    end)
+
+    it("shortens long values: strings cut between characters and escapes, tables by their size", function()
+      local long = line { action = "update", changes = { change(string.rep("x", 100), "short") } }
+      assert.are.equal('~ N: f "' .. string.rep("x", 35) .. '..." -> "short"', long)
+      -- Two-byte characters and escapes are never cut in half.
+      local accents = line { action = "update", changes = { change("a" .. string.rep("\195\169", 30), 1) } }
+      assert.are.equal('~ N: f "a' .. string.rep("\195\169", 17) .. '..." -> 1', accents)
+      local quotes = line { action = "update", changes = { change(string.rep('"', 30), 1) } }
+      assert.are.equal('~ N: f "' .. string.rep('\\"', 17) .. '..." -> 1', quotes)
+      local customers = {}
+      for i = 1, 200 do customers[i] = { number = "+1415555" .. i } end
+      local object = {}
+      for i = 1, 12 do object["key" .. i] = i end
+      assert.are.equal("~ N: f [200 items] -> {12 fields}",
+        line { action = "update", changes = { change(customers, object) } })
+      -- A whole number read as a float (lua-cjson, Lua 5.3+) shows as an integer.
+      assert.are.equal("~ N: f 5 -> 2.5", line { action = "update", changes = { change(5.0, 2.5) } })
+    end)
+
+    it("shows a name a line would hide as JSON, and never the key", function()
+      assert.are.equal('+ "two\\nlines"', line { action = "create", name = "two\nlines" })
+      assert.are.equal('+ " padded"', line { action = "create", name = " padded" })
+      local text = line { action = "update", name = "key " .. KEY, changes = { change(KEY, "b") } }
+      out:line(text)
+      assert.is_nil(out.stdout.text():find(KEY, 1, true))
+      assert.truthy(out.stdout.text():find('~ key [REDACTED]: f "[REDACTED]" -> "b"', 1, true))
+    end)
+
+    it("summary: how many of each", function()
+      assert.are.equal("plan: 1 to create, 0 to update, 2 unchanged, 0 drift, 1 conflict", plan.summary {
+        { action = "create" }, { action = "unchanged" }, { action = "unchanged" }, { action = "conflict" } })
+      assert.are.equal("plan: 0 to create, 0 to update, 0 unchanged, 0 drift, 0 conflicts", plan.summary {})
     end)
   end)
 

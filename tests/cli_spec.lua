@@ -553,6 +553,14 @@ describe("campaign (the command-line tool)", function()
       r = call("vapi", { "create", file("empty.json", "[]") })
       assert.are.equal(2, r.code)
       assert.truthy(r.err:find("the list is empty", 1, true))
+      -- A list item that is not an object, in a batch or --check.
+      local strings = file("strings.json", '["x", 3]')
+      for _, argv in ipairs({ { "create", strings }, { "create", "--check", strings } }) do
+        r = call("vapi", argv)
+        assert.are.equal(2, r.code, r.err)
+        assert.truthy(r.err:find("strings.json[1]: must be an object, not string", 1, true), r.err)
+        assert.are.equal("validation", json_of(r).error.kind)
+      end
       r = call("vapi", { "create", file("syntax.lua", "return {") })
       assert.are.equal(2, r.code)
       r = call("vapi", { "create", file("number.lua", "return 42") })

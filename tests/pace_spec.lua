@@ -418,6 +418,16 @@ describe("the command-line tool at a rate limit", function()
       10 - created), 1, true), err)
   end)
 
+  it("--rate 0: no pace, every item created", function()
+    emu:reset()
+    local path = cli:file("unpaced.json", list_of(3))
+    local r = cli:run({ "create", "--provider", "vapi", "--base-url", emu:url("vapi"), "--rate", "0",
+      path }, { env = { VAPI_API_KEY = emu.keys.vapi } })
+    assert.are.equal(0, r.code, r.err)
+    assert.are.equal(3, #cli_helper.json_of(r))
+    assert.are.equal(3, #emu:campaigns("vapi"))
+  end)
+
   it("--rate and --max-wait take numbers, and never show a wrong one", function()
     for _, args in ipairs { { "--rate", "fast" }, { "--max-wait", "-1" }, { "--rate", "1e9" } } do
       local r = cli:run({ "list", "--provider", "vapi", args[1], args[2] },

@@ -40,14 +40,13 @@ local function provider_of(section, text)
   return "vapi"
 end
 
--- campaigns.lua, which the plan/apply example reads: a list of Vapi campaigns.
-local CAMPAIGNS_FILE = [[
-local function campaign(name)
-  return { name = name, assistantId = "a", phoneNumberId = "p",
-    customers = { { number = "+14155551234" } } }
+-- campaigns.lua, which the plan/apply example reads: the README's own, the
+-- block that starts "-- campaigns.lua" (a list of Vapi campaigns).
+local CAMPAIGNS_FILE
+for _, block in ipairs(blocks()) do
+  if block.text:find("^%-%- campaigns%.lua") then CAMPAIGNS_FILE = block.text end
 end
-return { campaign("Spring"), campaign("Summer"), campaign("Autumn") }
-]]
+assert(CAMPAIGNS_FILE, "the README has no campaigns.lua block")
 
 -- Blocks that need nginx (ngx, campaign.openresty) cannot run in a plain Lua.
 local function needs_nginx(text)

@@ -10,6 +10,7 @@ local output = require "campaign.cli.output"
 local args = require "campaign.cli.args"
 local input = require "campaign.cli.input"
 local query = require "campaign.cli.query"
+local plan_apply = require "campaign.cli.plan"
 
 local format, concat = string.format, table.concat
 
@@ -40,6 +41,14 @@ Commands:
                         attach an agent to campaign ID (atlas: a campaign
                         cannot call without one), configured by the fields in
                         FILE (none: {}); --template: the template-driven agent
+  plan FILE...          what apply would do with the campaigns in the FILEs
+                        (one listing, nothing else sent): a line each, with
+                        + create, ~ update (what differs), = unchanged,
+                        ! drift (what the provider cannot update) or
+                        ! conflict (several campaigns have the name)
+  apply FILE...         print the plan, ask (--yes: do not), then create and
+                        update what differs; again, it changes nothing; with
+                        a conflict, it applies nothing
 
 FILE is JSON, or a Lua data file that returns a table (it runs with no access
 to any global: no os, io, require); "-" reads standard input, JSON or Lua
@@ -60,7 +69,7 @@ ${api_key_file}
   --allow-http          allow a plain http:// base URL to any host: the key
                         then travels unencrypted (loopback needs no option)
   --max-retries N       HTTP retries (default 2)
-  --concurrency N       requests at once in a batch (default 8)
+  --concurrency N       requests at once in a batch or apply (default 8)
   --rate N              requests per second at most, single calls and batches
                         ${rates}
   --max-wait SECONDS    the longest a request waits for the provider's rate
@@ -69,11 +78,15 @@ ${api_key_file}
   --passthrough         send fields this release does not know
   --template            attach-agent: the agent of the campaign's template
                         (POST /agent/new/ID) rather than one configured inline
+  --yes                 apply without asking (needed when standard input is
+                        not a terminal)
+  --json                plan, apply: JSON on standard output (a step per
+                        campaign), the text on standard error
 ${legacy}
   --verbose             each request and each answer on standard error (every
                         attempt: method, URL, headers, body; status, headers,
                         body), the key hidden; no progress bar
-  --no-progress         no progress bar for batches
+  --no-progress         no progress bar for batches and apply
   -h, --help            show this help
   --version             show the version
 
@@ -82,7 +95,7 @@ user of the machine (ps, /proc) and stays in the shell's history.
 
 Output: JSON on standard output (the provider's answer; for a batch, a list
 in input order, with {"error": {...}} in place of each item that failed);
-messages on standard error.
+messages on standard error. plan and apply print text (JSON with --json).
 
 Examples:
   campaign create --provider vapi spring.json
@@ -91,12 +104,16 @@ Examples:
   campaign attach-agent --provider atlas --id ID agent.json
   campaign list --provider vapi --connect-timeout 3 --timeout 60
   campaign list --provider vapi --allow-http --base-url http://gateway.internal:8080
+  campaign plan --provider vapi campaigns.lua
+  campaign apply --provider vapi --yes campaigns/*.json
 
 Exit status: 0 success; 1 provider or network error (http, transport,
-timeout, decode); 2 invalid input (validation); 3 the provider has no such
-operation (unsupported: update on smallest, attach-agent but on atlas);
-64 usage error; 70 the tool cannot run (module not found, internal error);
-130 interrupted (Ctrl-C).
+timeout, decode); 2 invalid input (validation), or a plan with a conflict;
+3 the provider has no such operation (unsupported: update on smallest,
+attach-agent but on atlas); 4 apply not confirmed (nothing applied);
+64 usage error, or apply without --yes where nobody can answer (standard
+input not a terminal); 70 the tool cannot run (module not found, internal
+error); 130 interrupted (Ctrl-C).
 ]]
 
 local WIDTH = 78
@@ -147,10 +164,13 @@ end
 -- ---------------------------------------------------------------------------
 -- The command line
 
-local COMMANDS = { "create", "update", "get", "list", "delete", "start", "stop", "attach-agent" }
+local COMMANDS = { "create", "update", "get", "list", "delete", "start", "stop", "attach-agent",
+  "plan", "apply" }
 local COMMAND_SET = {}
 for _, name in ipairs(COMMANDS) do COMMAND_SET[name] = true end
 local NEEDS_ID = { get = true, delete = true, start = true, stop = true }
+-- Campaigns as code: the FILEs hold campaigns to create or bring up to date.
+local AS_CODE = { plan = true, apply = true }
 
 -- The command and the options that go with it, or a usage error.
 local function check_command(out, o)
@@ -169,6 +189,14 @@ local function check_command(out, o)
   if o.template and command ~= "attach-agent" then
     out:usage_error("--template is only for attach-agent")
   end
+  if o.yes and command ~= "apply" then out:usage_error("--yes is only for apply") end
+  if o.json and not AS_CODE[command] then
+    out:usage_error("--json is only for plan and apply (the other commands always print JSON)")
+  end
+  if AS_CODE[command] and o["dry-run"] then
+    out:usage_error(command .. " takes no --dry-run: plan is apply's dry run (it sends nothing but "
+      .. "the listing)")
+  end
   if o.id and command ~= "update" and command ~= "attach-agent" and not NEEDS_ID[command] then
     out:usage_error(command .. " takes no --id")
   end
@@ -180,7 +208,7 @@ local function check_command(out, o)
     if not o.id then out:usage_error(command .. " needs --id ID") end
     if #o.files > 0 then out:usage_error(command .. " takes no FILE") end
   end
-  if (command == "create" or command == "update") and #o.files == 0 then
+  if (command == "create" or command == "update" or AS_CODE[command]) and #o.files == 0 then
     out:usage_error(command .. " needs a FILE (- for standard input)")
   end
   if command == "list" and #o.files > 1 then out:usage_error("list takes at most one FILE") end
@@ -245,12 +273,15 @@ end
 local function new_client(out, campaign, o, n)
   local on_request, on_response
   if o.verbose then on_request, on_response = out:verbose_hooks() end
+  -- --rate 0: no pace at all.
+  local rate = n.rate
+  if rate == 0 then rate = false end
   local ok, client = pcall(campaign.client, {
     provider = o.provider, api_key = out.key, base_url = o["base-url"], timeout = n.timeout,
     connect_timeout = n.connect_timeout, allow_http = o["allow-http"] or nil,
     max_retries = n.max_retries, passthrough = o.passthrough or nil, legacy = o.legacy or nil,
     json_decode = output.decode_keeping_lists, max_wait = n.max_wait,
-    rate_limit = n.rate == 0 and false or n.rate, on_request = on_request, on_response = on_response,
+    rate_limit = rate, on_request = on_request, on_response = on_response,
   })
   if ok then return client end
   -- Wrong use raises at the caller's line, which the user need not see.
@@ -293,10 +324,12 @@ end
 local function items_of(out, o, client, texts)
   local command = o.command
   local items, batch = {}, false
-  if command == "create" or command == "update" or command == "list"
+  if command == "create" or command == "update" or command == "list" or AS_CODE[command]
     or (command == "attach-agent" and #o.files > 0) then
     items, batch = input.read_items(out, o, command)
   end
+  -- A plan is a list, of one campaign too.
+  if AS_CODE[command] then return items, true end
   if command == "attach-agent" then
     if batch then
       out:invalid_input(items[1].label:gsub("%[1%]$", "") .. ": holds a list; attach-agent takes "
@@ -324,18 +357,21 @@ local function agent_op(o)
   return o.template and "attach_agent_template" or "attach_agent"
 end
 
--- --check and --dry-run: prepare only.
-local function prepare_only(out, o, client, items, batch, hidden)
+-- Every item prepared, nothing sent: the results to print ({valid = true}
+-- with check, else the request; or the error), the exit code and how many
+-- are valid. The problems are said on standard error.
+local function prepare_each(out, o, client, items, batch, hidden, check)
   local command = o.command
   local with_fields = command == "create" or command == "update" or command == "list"
-    or command == "attach-agent"
+    or command == "attach-agent" or AS_CODE[command]
+  local op = AS_CODE[command] and "create" or command
   local results, code, valid = output.list({}), EXIT.OK, 0
   for i, item in ipairs(items) do
     local fields
     if with_fields then fields = item.fields end
     local req, err
     if command ~= "attach-agent" then
-      req, err = client:prepare(command, fields, item.id)
+      req, err = client:prepare(op, fields, item.id)
     elseif require("campaign.providers")[o.provider].ops[agent_op(o)] then
       req, err = client:prepare(agent_op(o), fields, item.id)
     else
@@ -346,20 +382,40 @@ local function prepare_only(out, o, client, items, batch, hidden)
     err = query.hide(err, hidden)
     if req then
       valid = valid + 1
-      results[i] = o.check and { valid = true } or out:shown_request(req)
+      results[i] = check and { valid = true } or out:shown_request(req)
     else
       code = worse(code, exit_code_of(err))
       out:report(batch and item.label or nil, err)
-      results[i] = o.check and { valid = false, error = error_object(err).error } or error_object(err)
+      results[i] = check and { valid = false, error = error_object(err).error } or error_object(err)
     end
   end
-  if batch then
-    out:print_json(results)
-    out:say(format("%d valid, %d invalid", valid, #items - valid))
-  else
+  return results, code, valid
+end
+
+-- prepare_each's results printed (a batch: a list, and how many are
+-- valid); the exit code.
+local function show_prepared(out, results, code, valid, batch)
+  if not batch then
     out:print_json(results[1])
+    return code
   end
+  if not out.text then out:print_json(results) end
+  out:say(format("%d valid, %d invalid", valid, #results - valid))
   return code
+end
+
+-- --check and --dry-run: prepare only.
+local function prepare_only(out, o, client, items, batch, hidden)
+  local results, code, valid = prepare_each(out, o, client, items, batch, hidden, o.check)
+  return show_prepared(out, results, code, valid, batch)
+end
+
+-- plan and apply: every campaign is checked first (all the problems of all
+-- of them, nothing sent); then the plan, from one listing.
+local function as_code(out, o, client, items, n, hidden)
+  local results, code, valid = prepare_each(out, o, client, items, true, hidden, true)
+  if code ~= EXIT.OK or o.check then return show_prepared(out, results, code, valid, true) end
+  return plan_apply[o.command](out, o, client, items, n)
 end
 
 -- One call, its answer printed.
@@ -396,17 +452,11 @@ local function run_batch(out, o, client, items, concurrency)
   for i, item in ipairs(items) do
     many_items[i] = command == "create" and item.fields or { id = item.id, fields = item.fields }
   end
-  local on_progress
-  if not o["no-progress"] and not o.verbose and out.tty() then
-    on_progress = out:progress_bar(command == "create" and "creating" or "updating")
-  end
-  local core = require "campaign.core"
-  local catch = out.catch_interrupt or core.catch_interrupt
-  catch(true)
-  local results = client[command .. "_many"](client, many_items,
-    { concurrency = concurrency, on_progress = on_progress })
-  local interrupted = (out.interrupted or core.interrupted)()
-  catch(false)
+  local on_progress = out:batch_progress(o, command == "create" and "creating" or "updating")
+  local results, interrupted = out:catching_interrupt(function()
+    return client[command .. "_many"](client, many_items,
+      { concurrency = concurrency, on_progress = on_progress })
+  end)
   if on_progress and interrupted then out:clear_line() end
   return results, interrupted
 end
@@ -454,11 +504,13 @@ local function run(out, argv)
     return EXIT.OK
   end
   check_command(out, o)
+  out.text = AS_CODE[o.command] and not o.json or false
   local n = numbers(out, o)
   local texts, hidden = query.parse(out, o)
   local campaign = load_module(out)
   local client = connect(out, campaign, o, n)
   local items, batch = items_of(out, o, client, texts)
+  if AS_CODE[o.command] then return as_code(out, o, client, items, n, hidden) end
   if o["dry-run"] or o.check then return prepare_only(out, o, client, items, batch, hidden) end
   if not batch then return send_one(out, o, client, items[1], hidden) end
   return send_batch(out, o, client, items, n.concurrency, campaign)
@@ -470,9 +522,12 @@ end
 -- os.getenv), `interrupted` and `catch_interrupt` (as campaign.core's:
 -- Ctrl-C during a batch), `tty` (a function: whether stderr is a
 -- terminal, for the progress bar; by default, false unless stderr is
--- io.stderr and a terminal).
--- @return the exit status: 0 success, 1 provider error, 2 invalid input,
--- 3 unsupported operation, 64 usage error, 70 internal error, 130 interrupted
+-- io.stderr and a terminal), `stdin_tty` (a function: whether stdin is a
+-- terminal, where apply asks its question; by default, false unless
+-- stdin is io.stdin and a terminal).
+-- @return the exit status: 0 success, 1 provider error, 2 invalid input
+-- or a plan with a conflict, 3 unsupported operation, 4 apply not
+-- confirmed, 64 usage error, 70 internal error, 130 interrupted
 function M.main(argv, env)
   local out = output.new(env)
   local ok, result = xpcall(function() return run(out, argv or {}) end, function(e)

@@ -18,7 +18,7 @@ local OPTIONS = {
   rate = "value", ["max-wait"] = "value", ["connect-timeout"] = "value",
   ["dry-run"] = true, check = true, passthrough = true, legacy = true,
   ["no-progress"] = true, help = true, version = true, ["allow-http"] = true,
-  verbose = true, template = true,
+  verbose = true, template = true, yes = true, json = true,
 }
 local OPTION_NAMES = {}
 for name in pairs(OPTIONS) do OPTION_NAMES[#OPTION_NAMES + 1] = name end

@@ -44,6 +44,11 @@ local function sequence_length(t)
   return count > 0 and count or nil
 end
 
+-- The JSON name of a value's type (lua-cjson's null is a userdata).
+local function json_type(v)
+  return type(v) == "userdata" and "null" or type(v)
+end
+
 local function shown(s)
   if #s > 40 then s = s:sub(1, 40) .. "..." end
   return (s:gsub("%c", "?"))
@@ -316,7 +321,11 @@ function M.read_items(out, o, command)
       if #value == 0 then out:invalid_input(label .. ": the list is empty") end
       batch = true
       for i = 1, #value do
-        items[#items + 1] = { label = format("%s[%d]", label, i), fields = value[i] }
+        local item_label = format("%s[%d]", label, i)
+        if type(value[i]) ~= "table" then
+          out:invalid_input(format("%s: must be an object, not %s", item_label, json_type(value[i])))
+        end
+        items[#items + 1] = { label = item_label, fields = value[i] }
       end
     else
       items[#items + 1] = { label = label, fields = value }

@@ -9,8 +9,8 @@ local floor = math.floor
 local M = {}
 
 M.PROGRAM = "campaign"
-M.EXIT = { OK = 0, PROVIDER = 1, INVALID = 2, UNSUPPORTED = 3, USAGE = 64, SOFTWARE = 70,
-  INTERRUPTED = 130 }
+M.EXIT = { OK = 0, PROVIDER = 1, INVALID = 2, UNSUPPORTED = 3, NOT_CONFIRMED = 4, USAGE = 64,
+  SOFTWARE = 70, INTERRUPTED = 130 }
 local EXIT, PROGRAM = M.EXIT, M.PROGRAM
 
 -- Raised (as a table with this metatable) to end the run with a code.
@@ -38,25 +38,31 @@ end
 local Out = {}
 Out.__index = Out
 
-local function stderr_is_tty()
-  local r = os.execute("test -t 2")
+local function is_tty(fd)
+  local r = os.execute("test -t " .. fd)
   return r == true or r == 0
 end
+
+local function stderr_is_tty() return is_tty(2) end
+local function stdin_is_tty() return is_tty(0) end
 
 local function never() return false end
 
 -- env: stdin, stdout, stderr (objects with :read and :write), getenv,
 -- interrupted and catch_interrupt (as campaign.core's), tty (whether
--- standard error is a terminal); each optional.
+-- standard error is a terminal), stdin_tty (whether standard input is
+-- one); each optional.
 function M.new(env)
   env = env or {}
-  local stderr = env.stderr or io.stderr
+  local stdin, stderr = env.stdin or io.stdin, env.stderr or io.stderr
   return setmetatable({
-    stdin = env.stdin or io.stdin, stdout = env.stdout or io.stdout, stderr = stderr,
+    stdin = stdin, stdout = env.stdout or io.stdout, stderr = stderr,
     getenv = env.getenv or os.getenv,
     interrupted = env.interrupted, catch_interrupt = env.catch_interrupt,
     tty = env.tty or (stderr == io.stderr and stderr_is_tty or never),
+    stdin_tty = env.stdin_tty or (stdin == io.stdin and stdin_is_tty or never),
     key = nil,                                     -- the key in use, once read
+    text = false,                                  -- stdout is text, not JSON (plan, apply)
   }, Out)
 end
 
@@ -92,6 +98,14 @@ end
 
 function Out:say(s)
   self.stderr:write(self:redact(s), "\n")
+end
+
+-- A line of text on standard output (plan and apply), the key hidden;
+-- flushed, so that it comes before what follows on standard error (a
+-- question, a message) even when standard output is a pipe.
+function Out:line(s)
+  self.stdout:write(self:redact(s), "\n")
+  flush(self.stdout)
 end
 
 -- Ends the run with `code` after saying `message` (caught in cli.main).
@@ -171,6 +185,24 @@ local function key_order(v)
   return unique
 end
 
+-- A copy of v as the tool prints it: lua-cjson's null as JSON's null and,
+-- under Lua 5.3+, where lua-cjson reads every number as a float, whole
+-- numbers as integers (5, not 5.0). Metatables are kept: they mark lists.
+local cjson_null
+function M.plain(v)
+  if type(v) == "number" then
+    return math.tointeger and v == floor(v) and math.tointeger(v) or v
+  end
+  if type(v) == "userdata" then
+    cjson_null = cjson_null or require("cjson").null
+    if v == cjson_null then return NULL end
+  end
+  if type(v) ~= "table" or v == NULL then return v end
+  local copy = setmetatable({}, getmetatable(v))
+  for k, x in pairs(v) do copy[k] = M.plain(x) end
+  return copy
+end
+
 -- Keys sorted, so that output can be compared and diffed; numbers exact.
 local function encode(v)
   v = exact_numbers(v, {})
@@ -202,10 +234,11 @@ function Out:print_results(results, is_body)
 end
 
 -- Input that cannot be read as campaigns (nothing is sent): exit 2, with
--- the same {"error": ...} object on standard output as any invalid input.
+-- the same {"error": ...} object on standard output as any invalid input
+-- (unless standard output is text).
 function Out:invalid_input(message)
   self:say(PROGRAM .. ": " .. message)
-  self:print_json({ error = { kind = "validation", message = message } })
+  if not self.text then self:print_json({ error = { kind = "validation", message = message } }) end
   self:quit(EXIT.INVALID)
 end
 
@@ -265,27 +298,29 @@ function M.worse(a, b)
   return EXIT.OK
 end
 
--- An error on standard error: a validation error as one line per problem,
--- others as the error and its problems indented.
-function Out:report(label, err)
+-- An error on standard error (or through `say`, a function of a line): a
+-- validation error as one line per problem, others as the error and its
+-- problems indented.
+function Out:report(label, err, say)
+  if not say then say = function(s) self:say(s) end end
   local prefix = label and (label .. ": ") or ""
   local count, listed = problem_count(err)
   local more = count > listed
     and format("and %d more problem%s", count - listed, count - listed == 1 and "" or "s")
   if err.kind == "validation" and listed > 0 then
     for _, p in ipairs(err.errors) do
-      self:say(prefix .. (p.field ~= "" and (p.field .. ": ") or "") .. p.message)
+      say(prefix .. (p.field ~= "" and (p.field .. ": ") or "") .. p.message)
     end
-    if more then self:say(prefix .. more) end
+    if more then say(prefix .. more) end
     return
   end
-  self:say(prefix .. tostring(err))
+  say(prefix .. tostring(err))
   for _, p in ipairs(err.errors or {}) do
-    self:say(prefix .. "  " .. p.field .. ": " .. p.message)
+    say(prefix .. "  " .. p.field .. ": " .. p.message)
   end
-  if more then self:say(prefix .. "  " .. more) end
+  if more then say(prefix .. "  " .. more) end
   if err.outcome_unknown then
-    self:say(prefix .. "  the request may have reached the provider: look the campaign up "
+    say(prefix .. "  the request may have reached the provider: look the campaign up "
       .. "(campaign list) before trying again")
   end
 end
@@ -395,6 +430,27 @@ end
 -- Clears the progress bar's line.
 function Out:clear_line()
   self.stderr:write("\r\27[K")
+end
+
+-- The progress bar of a batch (an on_progress function), when it is drawn:
+-- standard error is a terminal, and neither --no-progress nor --verbose.
+function Out:batch_progress(o, verb)
+  if o["no-progress"] or o.verbose or not self.tty() then return nil end
+  return self:progress_bar(verb)
+end
+
+-- Runs fn() with Ctrl-C caught (campaign.core's catch_interrupt, or env's):
+-- a batch then stops sending and lets the requests under way complete.
+-- Returns what fn returned, and whether a Ctrl-C came.
+function Out:catching_interrupt(fn)
+  local core = require "campaign.core"
+  local catch = self.catch_interrupt or core.catch_interrupt
+  catch(true)
+  local ok, value = pcall(fn)
+  local interrupted = (self.interrupted or core.interrupted)()
+  catch(false)
+  if not ok then error(value, 0) end
+  return value, interrupted
 end
 
 return M
