@@ -229,3 +229,44 @@ describe("Atlas templates and languages in another case", function()
       .. 'are case-sensitive)', 1, true), tostring(found))
   end)
 end)
+
+-- The problems prepare finds in fields, as {field = message}, and the
+-- error's one line.
+local function problems(client, op, fields, id)
+  local req, err = client:prepare(op, fields, id)
+  assert.is_nil(req, "prepare accepted the fields")
+  assert.are.equal("validation", err.kind, tostring(err))
+  local by_field = {}
+  for _, p in ipairs(err.errors) do
+    assert.is_nil(by_field[p.field], "two problems on " .. p.field)
+    by_field[p.field] = p.message
+  end
+  return by_field, err
+end
+
+describe("values quoted in messages", function()
+  local vapi = campaign.client { provider = "vapi", api_key = KEY }
+  local atlas = campaign.client { provider = "atlas", api_key = KEY }
+
+  it("a quoted value keeps UTF-8 whole, and shows other bytes as \\xNN", function()
+    local got = problems(vapi, "create", fixtures.vapi { serverMessages = {
+      ("é"):rep(23) .. "\1ab", "x\1y" } })
+    assert.truthy(got["serverMessages[1]"]:find('(got "' .. ("é"):rep(23) .. '\\x01a...")', 1,
+      true), got["serverMessages[1]"])
+    assert.truthy(got["serverMessages[2]"]:find('(got "x\\x01y")', 1, true))
+    local _, err = vapi:prepare("create", fixtures.vapi { ["na\255me"] = 1 })
+    assert.are.equal('unknown field "na\\xffme"; did you mean "name"?', err.errors[1].message)
+  end)
+
+  it("Atlas ToolIds quotes an id listed twice as other values are quoted", function()
+    local id = ("t"):rep(100000)
+    local got = problems(atlas, "create", fixtures.atlas { ToolIds = "a," .. id .. "," .. id })
+    assert.are.equal('lists "' .. ("t"):rep(48) .. '..." twice', got.ToolIds)
+  end)
+
+  it("core.redact finds the key in a byte a message shows as \\xNN", function()
+    assert.are.equal('a "[R]" b', require("campaign.core").redact('a "sk-\\x09tab-key-1" b',
+      "sk-\ttab-key-1", "[R]"))
+  end)
+end)
+
