@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hints.h"
 #include "text.h"
 #include "walk.h"
 
@@ -107,7 +108,7 @@ static void check_string(vctx *ctx, const vfield *f, const char *s, size_t len) 
     return;
   }
   if (f->format && !f->format->check(s, len)) {
-    v_error(ctx, "%s", f->format->message);
+    hint_format_error(ctx, f->format, s, len);
   }
 }
 

@@ -244,6 +244,15 @@ local function problems(client, op, fields, id)
   return by_field, err
 end
 
+local function accepts(client, op, fields, id)
+  local req, err = client:prepare(op, fields, id)
+  assert.truthy(req, tostring(err))
+  return req
+end
+
+local E164 = " must be E.164, e.g. +14155551234: + then the country code and number, digits "
+  .. "only, up to 15 digits"
+
 describe("values quoted in messages", function()
   local vapi = campaign.client { provider = "vapi", api_key = KEY }
   local atlas = campaign.client { provider = "atlas", api_key = KEY }
@@ -267,6 +276,100 @@ describe("values quoted in messages", function()
   it("core.redact finds the key in a byte a message shows as \\xNN", function()
     assert.are.equal('a "[R]" b', require("campaign.core").redact('a "sk-\\x09tab-key-1" b',
       "sk-\ttab-key-1", "[R]"))
+  end)
+end)
+
+describe("a phone number that is not E.164 (Vapi)", function()
+  local c = campaign.client { provider = "vapi", api_key = KEY }
+  local function customers(...)
+    local list = {}
+    for i, number in ipairs { ... } do list[i] = { number = number } end
+    return list
+  end
+
+  it("an E.164 number is taken, in customers and in a dial plan", function()
+    accepts(c, "create", fixtures.vapi { customers = customers("+14155550101", "+442071838750") })
+    accepts(c, "create", fixtures.vapi { customers = fixtures.NIL, phoneNumberId = fixtures.NIL,
+      dialPlan = { { phoneNumberId = "p", customers = customers("+14155550101") } } })
+  end)
+
+  it("is quoted, with what E.164 is and the number without its separators", function()
+    local got, err = problems(c, "create", fixtures.vapi {
+      customers = customers("+14155550100", "+14155550102", "+1-415-555-0101") })
+    assert.are.same({ ["customers[3].number"] = '"+1-415-555-0101"' .. E164
+      .. '; did you mean "+14155550101"?' }, got)
+    assert.are.equal('campaign vapi create: customers[3].number "+1-415-555-0101" must be '
+      .. "E.164, e.g. +14155551234: + then the country code and number, digits only, up to "
+      .. '15 digits; did you mean "+14155550101"?', tostring(err))
+    got = problems(c, "create", fixtures.vapi { customers = fixtures.NIL,
+      phoneNumberId = fixtures.NIL, dialPlan = { { phoneNumberId = "p",
+        customers = customers("+14155550100", "+1 (415) 555.0101") } } })
+    assert.are.same({ ["dialPlan[1].customers[2].number"] = '"+1 (415) 555.0101"' .. E164
+      .. '; did you mean "+14155550101"?' }, got)
+  end)
+
+  it("a number with no + and country code is told what E.164 is, and no more", function()
+    for _, number in ipairs { "4155550101", "+04155550101", "1-800-FLOWERS", "+1415555010123456" } do
+      local got = problems(c, "create", fixtures.vapi { customers = customers(number) })
+      assert.are.same({ ["customers[1].number"] = ("%q"):format(number) .. E164 }, got)
+    end
+  end)
+
+  it("a SIP address is pointed to sipUri, which takes it", function()
+    for _, number in ipairs { "sip:alice@example.com", "SIPS:bob@example.com", "alice@example.com" } do
+      local got = problems(c, "create", fixtures.vapi { customers = customers(number) })
+      assert.are.same({ ["customers[1].number"] = ("%q"):format(number) .. " must be E.164, "
+        .. "e.g. +14155551234: a SIP address goes in sipUri, not number" }, got)
+    end
+    accepts(c, "create", fixtures.vapi { customers = { { sipUri = "sip:alice@example.com" } } })
+  end)
+
+  it("a SIP trunk's dial string is pointed to numberE164CheckEnabled = false, which takes it",
+    function()
+      local got = problems(c, "create", fixtures.vapi { customers = customers("alice42") })
+      assert.are.same({ ["customers[1].number"] = '"alice42" must be E.164, e.g. +14155551234 '
+        .. "(or set numberE164CheckEnabled = false for non-E.164 SIP numbers)" }, got)
+      accepts(c, "create", fixtures.vapi { customers = {
+        { number = "alice42", numberE164CheckEnabled = false } } })
+    end)
+
+  it("with numberE164CheckEnabled = false: quoted, and the value without separators", function()
+    local got = problems(c, "create", fixtures.vapi { customers = {
+      { number = "12-34", numberE164CheckEnabled = false },
+      { number = "sip:bob@example.org", numberE164CheckEnabled = false },
+      { number = "+1 415", numberE164CheckEnabled = false },
+      { number = "*#*#", numberE164CheckEnabled = false } } })
+    local loose = " must be letters and digits with an optional leading + (even with "
+      .. "numberE164CheckEnabled = false)"
+    assert.are.same({
+      ["customers[1].number"] = '"12-34"' .. loose .. '; did you mean "1234"?',
+      ["customers[2].number"] = '"sip:bob@example.org"' .. loose
+        .. ": a SIP address goes in sipUri, not number",
+      ["customers[3].number"] = '"+1 415"' .. loose .. '; did you mean "+1415"?',
+      ["customers[4].number"] = '"*#*#"' .. loose,
+    }, got)
+  end)
+
+  it("a value that is not UTF-8 is one problem, and no message quotes its bytes", function()
+    local got = problems(c, "create", fixtures.vapi { customers = customers("+1415\255\254") })
+    assert.are.same({ ["customers[1].number"] = "is not valid UTF-8" }, got)
+  end)
+
+  it("never shows the API key, as given or as the number it would make", function()
+    for _, key in ipairs { "+1-415-555-0101-77", "3f1c2e4d-0000-4000-8000-00000000abcd",
+      "sk-\ttab-key-1" } do
+      local k = campaign.client { provider = "vapi", api_key = key }
+      local _, err = k:prepare("create", fixtures.vapi { customers = {
+        { number = key }, { number = key, numberE164CheckEnabled = false } } })
+      local plain = key:gsub("[ %-%.%(%)]", "")
+      for _, p in ipairs(err.errors) do
+        assert.is_nil(p.message:find(key, 1, true), p.message)
+        assert.is_nil(p.message:find(plain, 1, true), p.message)
+        assert.is_nil(p.message:find("\\x09tab", 1, true), p.message)
+        assert.truthy(p.message:find("[REDACTED]", 1, true), p.message)
+      end
+      assert.is_nil(tostring(err):find(key, 1, true))
+    end
   end)
 end)
 

@@ -58,8 +58,14 @@ function M.validation(provider, op, problems, key)
   if key then
     -- Loaded here: the helpers that only raise need no C core.
     local redact_text = require("campaign.redact").text
+    -- A suggestion may show the value quoted without its spaces, dashes,
+    -- dots and parentheses (a phone number's "did you mean"): the key so
+    -- written is hidden too.
+    local plain = key:gsub("[ %-%.%(%)]", "")
+    if plain == key or #plain < 8 then plain = nil end
     for _, p in ipairs(problems) do
       p.field, p.message = redact_text(p.field, key), redact_text(p.message, key)
+      if plain then p.message = redact_text(p.message, plain) end
     end
   end
   sort(problems, natural_less)
