@@ -61,11 +61,13 @@ static int in_enum(const char *const *enums, const char *s) {
 static void enum_error(vctx *ctx, const char *const *enums, const char *s, size_t len) {
   lua_State *L = ctx->L;
   char shown[NAME_SHOWN * 4 + 8];
+  const char *hint;
   luaL_Buffer list;
   if (v_errors_full(ctx)) {
     ctx->nerr++;
     return;
   }
+  hint = hint_nearest(enums, s, len);
   /* The whole list, however long: a Lua buffer, not a fixed one. */
   luaL_checkstack(L, LUA_MINSTACK, "validator");
   luaL_buffinit(L, &list);
@@ -79,7 +81,12 @@ static void enum_error(vctx *ctx, const char *const *enums, const char *s, size_
   }
   luaL_pushresult(&list);
   text_shown_name(shown, sizeof shown, s, len);
-  v_error(ctx, "must be one of %s (got \"%s\")", lua_tostring(L, -1), shown);
+  if (hint) {
+    v_error(ctx, "must be one of %s (got \"%s\"); did you mean \"%s\"?", lua_tostring(L, -1),
+            shown, hint);
+  } else {
+    v_error(ctx, "must be one of %s (got \"%s\")", lua_tostring(L, -1), shown);
+  }
   lua_pop(L, 1);
 }
 

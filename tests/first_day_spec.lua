@@ -373,3 +373,85 @@ describe("a phone number that is not E.164 (Vapi)", function()
   end)
 end)
 
+describe("values in another case, or misspelt, suggest the one meant", function()
+  local vapi = campaign.client { provider = "vapi", api_key = KEY }
+  local smallest = campaign.client { provider = "smallest", api_key = KEY }
+  local autocalls = campaign.client { provider = "autocalls", api_key = KEY }
+  local atlas = campaign.client { provider = "atlas", api_key = KEY }
+  local TZ = " must be an IANA time zone name, e.g. America/New_York or Europe/London"
+
+  it("Atlas Timezone and Autocalls timezone: the database's name", function()
+    accepts(atlas, "create", fixtures.atlas { Timezone = "America/New_York" })
+    assert.are.same({ Timezone = '"america/new_york"' .. TZ
+      .. '; did you mean "America/New_York"?' },
+      (problems(atlas, "create", fixtures.atlas { Timezone = "america/new_york" })))
+    accepts(autocalls, "create", fixtures.autocalls { timezone = "Europe/London" })
+    -- {given, meant}: no suggestion where nothing in the database is near,
+    -- nor where the near name is not a zone.
+    for _, case in ipairs { { "europe/london", "Europe/London" }, { "utc", "UTC" },
+      { "America/New York", "America/New_York" }, { "America/Los_Angelos", "America/Los_Angeles" },
+      { "us/eastern", "US/Eastern" }, { "Europe//London", "Europe/London" },
+      { "Mars/Olympus_Mons" }, { "posix/Europe/London" }, { "zone.tab" }, { "../UTC" } } do
+      local given, meant = case[1], case[2]
+      local got = problems(autocalls, "create", fixtures.autocalls { timezone = given })
+      assert.are.same({ timezone = ("%q"):format(given) .. TZ
+        .. (meant and ('; did you mean "' .. meant .. '"?') or "") }, got)
+    end
+  end)
+
+  it("a name too long to be a zone is quoted cut short, with no suggestion", function()
+    local got = problems(autocalls, "create", fixtures.autocalls {
+      timezone = ("Europe/"):rep(200000) })
+    assert.are.same({ timezone = '"' .. ("Europe/"):rep(7):sub(1, 48) .. '..."' .. TZ }, got)
+  end)
+
+  it("the values of a fixed list, in every provider", function()
+    accepts(vapi, "list", { sortOrder = "ASC", status = "in-progress" })
+    assert.are.same({
+      sortOrder = 'must be one of "ASC", "DESC" (got "asc"); did you mean "ASC"?',
+      status = 'must be one of "scheduled", "in-progress", "ended", "cancelled", "archived" '
+        .. '(got "In-Progress"); did you mean "in-progress"?',
+      sortBy = 'must be one of "createdAt", "duration", "cost" (got "created_at"); did you mean '
+        .. '"createdAt"?',
+    }, (problems(vapi, "list", { sortOrder = "asc", status = "In-Progress", sortBy = "created_at" })))
+    assert.are.same({ status = 'must be one of "cancelled", "ended" (got "canceled"); did you '
+      .. 'mean "cancelled"?' }, (problems(vapi, "update", { status = "canceled" }, "c-1")))
+    accepts(smallest, "list", { sortOrder = "desc", status = "running" })
+    assert.are.same({
+      sortOrder = 'must be one of "asc", "desc" (got "DESC"); did you mean "desc"?',
+      status = 'must be one of "draft", "scheduled", "processing", "running", "paused", '
+        .. '"completed", "failed" (got "Running"); did you mean "running"?',
+    }, (problems(smallest, "list", { sortOrder = "DESC", status = "Running" })))
+    accepts(autocalls, "create", fixtures.autocalls { allowed_days = { "monday", "tuesday" } })
+    local days = 'must be one of "monday", "tuesday", "wednesday", "thursday", "friday", '
+      .. '"saturday", "sunday"'
+    assert.are.same({
+      ["allowed_days[1]"] = days .. ' (got "Monday"); did you mean "monday"?',
+      ["allowed_days[2]"] = days .. ' (got "tue"); did you mean "tuesday"?',
+      ["allowed_days[3]"] = days .. ' (got "wensday"); did you mean "wednesday"?',
+      ["allowed_days[4]"] = days .. ' (got "s")',
+      ["allowed_days[5]"] = days .. ' (got "holiday")',
+    }, (problems(autocalls, "create", fixtures.autocalls {
+      allowed_days = { "Monday", "tue", "wensday", "s", "holiday" } })))
+    accepts(atlas, "create", fixtures.atlas { campaignType = "0", CallType = fixtures.NIL,
+      Position = "bottom-right" })
+    assert.are.same({ Position = 'must be one of "bottom-right", "bottom-left", "bottom-center", '
+      .. '"not-positioned" (got "Bottom-Right"); did you mean "bottom-right"?' },
+      (problems(atlas, "create", fixtures.atlas { campaignType = "0", CallType = fixtures.NIL,
+        Position = "Bottom-Right" })))
+  end)
+
+  it("a short value is not taken for another: \"3\" is not \"1\"", function()
+    local got = problems(atlas, "create", fixtures.atlas { CallType = "3" })
+    assert.are.equal('must be one of "1", "2" (got "3")', got.CallType)
+  end)
+
+  it("the whole list is in the message, however long", function()
+    local got = problems(vapi, "create", fixtures.vapi { serverMessages = { "Contact.Failed" } })
+    assert.are.equal('must be one of "campaign.started", "campaign.cancelled", "campaign.ended", '
+      .. '"campaign.archived", "campaign.unarchived", "contact.dispatched", "contact.completed", '
+      .. '"contact.failed", "contact.skipped", "contact.predial-failed", "campaign.job.continued" '
+      .. '(got "Contact.Failed"); did you mean "contact.failed"?', got["serverMessages[1]"])
+  end)
+end)
+
