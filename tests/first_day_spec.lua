@@ -455,3 +455,46 @@ describe("values in another case, or misspelt, suggest the one meant", function(
   end)
 end)
 
+describe("a misspelt operation or name of a list", function()
+  local c = campaign.client { provider = "vapi", api_key = KEY }
+  local OPS = "known: create, delete, get, list, start, stop, update"
+
+  it("prepare suggests the operation, in any case", function()
+    assert.truthy(c:prepare("create", fixtures.vapi()))
+    for given, meant in pairs { creat = "create", CREATE = "create", Get = "get", lsit = "list" } do
+      local e = raised(function() c:prepare(given, {}) end)
+      assert.truthy(e:find(("campaign vapi: unknown operation %s (did you mean %s? %s)"):format(
+        given, meant, OPS), 1, true), e)
+    end
+    local e = raised(function() c:prepare("launch", {}) end)
+    assert.truthy(e:find("campaign vapi: unknown operation launch (" .. OPS .. ")", 1, true), e)
+    -- Atlas's operations are its own.
+    local a = campaign.client { provider = "atlas", api_key = KEY }
+    e = raised(function() a:prepare("attach-agent", {}, "c-1") end)
+    assert.truthy(e:find("unknown operation attach-agent (did you mean attach_agent? known: "
+      .. "attach_agent, attach_agent_template, create,", 1, true), e)
+  end)
+
+  it("the client's paths", function()
+    assert.truthy(campaign.client { provider = "vapi", api_key = KEY,
+      paths = { create = "/v3/campaign" } })
+    local e = raised(function()
+      campaign.client { provider = "vapi", api_key = KEY, paths = { Creat = "/v3/campaign" } }
+    end)
+    assert.truthy(e:find("campaign.client: paths.Creat is not an operation (did you mean create? "
+      .. "operations: create, delete, get, list, start, stop, update)", 1, true), e)
+  end)
+
+  it("the command-line tool's commands and providers, in any case", function()
+    local cli = require("helpers.cli").new("lua-campaign-first-day")
+    local r = cli:run({ "CREATE", "--provider", "vapi", "x.json" }, { env = { VAPI_API_KEY = KEY } })
+    assert.are.equal(64, r.code, r.err)
+    assert.truthy(r.err:find("unknown command (the COMMAND given is not shown; commands: create, "
+      .. "update, get, list, delete, start, stop, attach-agent); did you mean create?", 1, true), r.err)
+    r = cli:run({ "get", "--provider", "Vapi", "--id", "c-1" }, { env = { VAPI_API_KEY = KEY } })
+    assert.are.equal(64, r.code, r.err)
+    assert.truthy(r.err:find("unknown provider (the --provider value is not shown; known: atlas, "
+      .. "autocalls, smallest, vapi); did you mean vapi?", 1, true), r.err)
+    cli:close()
+  end)
+end)

@@ -84,6 +84,18 @@ end
 -- ---------------------------------------------------------------------------
 -- Wrong use
 
+--- The name of `candidates` (a list of strings) that `name` most likely
+-- means, by the validator's rule for misspelt field names (core.suggest:
+-- the same in another case, or a close misspelling); nil when none is near,
+-- when name is not a string, or without the C core.
+function M.suggest(name, candidates)
+  if type(name) ~= "string" then return nil end
+  -- Loaded here: the helpers that only raise need no C core.
+  local ok, core = pcall(require, "campaign.core")
+  if not ok then return nil end
+  return core.suggest(name, candidates)
+end
+
 -- The directory of the module's Lua files, as their chunks name it.
 local getinfo = type(debug) == "table" and debug.getinfo
 local LIBRARY = getinfo and getinfo(1, "S").source:match("^(@.*[/\\])[^/\\]*$")

@@ -225,7 +225,16 @@ end
 local function apply_paths(ops, paths)
   if type(paths) ~= "table" then raise("campaign.client: paths must be a table") end
   for op, path in pairs(paths) do
-    if not ops[op] then raise(format("campaign.client: paths.%s is not an operation", tostring(op))) end
+    if not ops[op] then
+      local known = {}
+      for name in pairs(ops) do known[#known + 1] = name end
+      sort(known)
+      local hint = type(op) == "string" and core.suggest(op, known)
+      local shown = tostring(op)
+      if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
+      raise(format("campaign.client: paths.%s is not an operation (%soperations: %s)", shown,
+        hint and format("did you mean %s? ", hint) or "", concat(known, ", ")))
+    end
     if type(path) ~= "string" or path:sub(1, 1) ~= "/" or path:find("[%c ?#]") then
       raise(format("campaign.client: paths.%s must be a string starting with / "
         .. "(no spaces, control characters, ? or #)", op))
