@@ -485,6 +485,27 @@ describe("a misspelt operation or name of a list", function()
       .. "operations: create, delete, get, list, start, stop, update)", 1, true), e)
   end)
 
+  it("the keys of the client's rate_limit", function()
+    assert.truthy(campaign.client { provider = "vapi", api_key = KEY,
+      rate_limit = { requests = 5, per = 1 } })
+    local e = raised(function()
+      campaign.client { provider = "vapi", api_key = KEY, rate_limit = { request = 5, per = 1 } }
+    end)
+    assert.truthy(e:find("campaign.client: rate_limit has the unknown key request (did you mean "
+      .. "requests? it is {requests = N, per = seconds})", 1, true), e)
+  end)
+
+  it("the options of ensure, plan and apply, and a plan's actions", function()
+    local e = raised(function() c:ensure(fixtures.vapi(), { settle_wiat = 1 }) end)
+    assert.truthy(e:find("campaign vapi ensure: unknown option settle_wiat (did you mean "
+      .. "settle_wait? known: connect_timeout, max_retries, max_wait, settle_wait, timeout)", 1,
+      true), e)
+    local plan = { { index = 1, action = "creat", name = "Q2", fields = fixtures.vapi() } }
+    e = raised(function() c:apply(plan) end)
+    assert.truthy(e:find('campaign vapi apply: step 1 has the unknown action "creat" (did you '
+      .. "mean create? actions: conflict, create, drift, unchanged, update)", 1, true), e)
+  end)
+
   it("the command-line tool's commands and providers, in any case", function()
     local cli = require("helpers.cli").new("lua-campaign-first-day")
     local r = cli:run({ "CREATE", "--provider", "vapi", "x.json" }, { env = { VAPI_API_KEY = KEY } })
@@ -496,5 +517,59 @@ describe("a misspelt operation or name of a list", function()
     assert.truthy(r.err:find("unknown provider (the --provider value is not shown; known: atlas, "
       .. "autocalls, smallest, vapi); did you mean vapi?", 1, true), r.err)
     cli:close()
+  end)
+
+  it("the command-line tool's update items: nothing is sent", function()
+    local cli = require("helpers.cli").new("lua-campaign-first-day")
+    local items = cli:file("items.json", { { id = "c-1", fields = { name = "x" } },
+      { id = "c-2", field = { name = "y" } } })
+    local r = cli:run({ "update", "--provider", "vapi", "--base-url", "http://127.0.0.1:9", items },
+      { env = { VAPI_API_KEY = KEY } })
+    cli:close()
+    assert.are.equal(2, r.code, r.err)
+    assert.truthy(r.err:find('items.json[2]: unknown key field (an item is {"id": ID, '
+      .. '"fields": {...}}; did you mean fields?)', 1, true), r.err)
+  end)
+end)
+
+describe("names in the helpers' tables", function()
+  local templates = require "campaign.templates"
+  local windows = require "campaign.windows"
+
+  it("templates: a channel or language code misspelt, a filter key", function()
+    assert.truthy(templates.find("en-US", "outbound"))
+    local _, err = templates.find("en-US", "Outbound")
+    assert.are.equal('unknown channel "Outbound" (did you mean "outbound"?): one of "outbound", '
+      .. '"inbound", "web", "messages"', err)
+    _, err = templates.find("en_US", "outbound")
+    assert.are.equal('unknown language "en_US" (did you mean "en-US"?): the catalog has "en-US", '
+      .. '"es-US", "de", "ro-RO", "fr-FR", "hi-IN", "he-IL", "tr-TR", "multilanguage"', err)
+    -- Two letters are too few to guess from: "es" is not "de".
+    _, err = templates.find("es", "outbound")
+    assert.truthy(err:find('^unknown language "es": the catalog has'), err)
+    assert.are.equal(13, #templates.list { channel = "messages" })
+    local e = raised(function() templates.list { chanel = "messages" } end)
+    assert.truthy(e:find("campaign.templates.list: unknown filter key chanel (did you mean "
+      .. "channel? known: channel, language)", 1, true), e)
+  end)
+
+  it("windows: a key of a window, a day, an option of to_autocalls", function()
+    assert.truthy(windows.parse { start = "09:00", stop = "17:00" })
+    local _, err = windows.parse { Start = "09:00", stop = "17:00" }
+    assert.are.equal('window [1] has an unknown key "Start" (did you mean start?): a window takes '
+      .. "start and stop, or startHour, startMinute, endHour and endMinute", err)
+    _, err = windows.from_atlas('[{"starthour":9,"startMinute":0,"endHour":17,"endMinute":0}]')
+    assert.are.equal('window [1] has an unknown key "starthour" (did you mean startHour?): a '
+      .. "window takes startHour, startMinute, endHour and endMinute", err)
+    assert.truthy(windows.to_autocalls("09:00-17:00", { days = { "Monday", "friday" } }))
+    _, err = windows.to_autocalls("09:00-17:00", { days = { "monday", "fridya" } })
+    assert.are.equal('days[2] "fridya" is not a weekday name (did you mean "friday"?): use '
+      .. "monday, tuesday, wednesday, thursday, friday, saturday, sunday", err)
+    _, err = windows.to_autocalls("09:00-17:00", { days = "weekday" })
+    assert.are.equal('days "weekday" (did you mean "weekdays"?): use a list of weekday names or '
+      .. '"weekdays", "weekend", "all"', err)
+    local e = raised(function() windows.to_autocalls("09:00-12:00,13:00-17:00", { envelop = true }) end)
+    assert.truthy(e:find("campaign.windows.to_autocalls: unknown option envelop (did you mean "
+      .. "envelope? known: days, envelope)", 1, true), e)
   end)
 end)

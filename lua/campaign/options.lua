@@ -67,6 +67,8 @@ local function shared_dict_option(name)
   return dict
 end
 
+local RATE_KEYS = { "requests", "per" }
+
 -- rate_limit: requests per second, {requests = N, per = seconds}, false (no
 -- pace), or nil: the provider's documented limit, else learned (nil).
 local function rate_option(value, provider)
@@ -76,6 +78,16 @@ local function rate_option(value, provider)
   if type(value) == "number" then
     rate = value
   elseif type(value) == "table" then
+    for k in pairs(value) do
+      if k ~= "requests" and k ~= "per" then
+        local hint = type(k) == "string" and core.suggest(k, RATE_KEYS)
+        local shown = tostring(k)
+        if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
+        raise(format("campaign.client: rate_limit has the unknown key %s (%sit is "
+          .. "{requests = N, per = seconds})", shown, hint and format("did you mean %s? ", hint)
+          or ""))
+      end
+    end
     local n, per = value.requests, value.per
     if type(n) == "number" and type(per) == "number" and per > 0 then rate = n / per end
   end
