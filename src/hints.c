@@ -136,15 +136,22 @@ int hint_time_zone(const char *s, size_t len, char *out, size_t size) {
    * leading or trailing "/" are passed over. */
   while (i < len) {
     size_t start, n, elen, next;
-    while (i < len && name[i] == '/') i++;
+    while (i < len && name[i] == '/') {
+      i++;
+    }
     if (i == len) {
       break;
     }
     start = i;
-    while (i < len && name[i] != '/') i++;
-    n = i - start;
-    for (next = i; next < len && name[next] == '/'; next++) {
+    while (i < len && name[i] != '/') {
+      i++;
     }
+    n = i - start;
+    next = i;
+    while (next < len && name[next] == '/') {
+      next++;
+    }
+    /* A part with more after it is a directory; the last, a zone file. */
     if (!nearest_entry(dir, name + start, n, next < len, entry, sizeof entry)) {
       return 0;
     }
