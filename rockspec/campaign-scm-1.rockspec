@@ -29,6 +29,7 @@ build = {
             "src/core.c", "src/redact.c", "src/http.c", "src/transfer.c",
             "src/encode.c", "src/validate.c", "src/rules.c", "src/json.c",
             "src/numbers.c", "src/report.c", "src/write.c", "src/formats.c", "src/text.c",
+            "src/hints.c",
             "src/provider_atlas.c", "src/provider_autocalls.c",
             "src/provider_smallest.c", "src/provider_vapi.c",
          },

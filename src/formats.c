@@ -222,18 +222,24 @@ static int check_iana_tz(const char *s, size_t len) {
   return 1;
 }
 
-static int check_iana_tz_file(const char *s, size_t len) {
+const char *v_tz_dir(void) {
   const char *dir = getenv("TZDIR");
+  struct stat st;
+  if (!dir || dir[0] != '/') {
+    dir = "/usr/share/zoneinfo";
+  }
+  return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? dir : NULL;
+}
+
+static int check_iana_tz_file(const char *s, size_t len) {
+  const char *dir = v_tz_dir();
   char path[512];
   struct stat st;
   char magic[4];
   FILE *f;
   size_t got;
   (void)len;
-  if (!dir || dir[0] != '/') {
-    dir = "/usr/share/zoneinfo";
-  }
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if (!dir) {
     return 1;                 /* no database here: the shape is all we can check */
   }
   if (snprintf(path, sizeof path, "%s/%s", dir, s) >= (int)sizeof path) {

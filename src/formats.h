@@ -20,6 +20,9 @@ int v_all_hex(const char *s, size_t n);
 /* IANA time zone name, checked against the system zoneinfo database
  * (Autocalls timezone, Atlas Timezone). */
 extern const vformat V_IANA_TZ;
+/* The directory of that database ($TZDIR, else /usr/share/zoneinfo), or
+ * NULL when there is none. */
+const char *v_tz_dir(void);
 
 #pragma GCC visibility pop
 

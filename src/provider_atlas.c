@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "providers.h"
+#include "text.h"
 
 /* ---- formats ---------------------------------------------------------- */
 
@@ -207,7 +208,9 @@ static void tool_ids_rule(vctx *ctx, int idx) {
       const char *c2 = memchr(s + p, ',', start - p);
       size_t e2 = (size_t)(c2 - s);
       if (e2 - p == end - start && memcmp(s + p, s + start, end - start) == 0) {
-        v_error_at(ctx, "ToolIds", "lists \"%.*s\" twice", (int)(end - start), s + start);
+        char shown[NAME_SHOWN * 4 + 8];
+        text_shown_name(shown, sizeof shown, s + start, end - start);
+        v_error_at(ctx, "ToolIds", "lists \"%s\" twice", shown);
         return;
       }
       p = e2 + 1;

@@ -1,8 +1,11 @@
 /* Vapi: the fields of CreateCampaignDTO / UpdateCampaignDTO (Vapi's OpenAPI
  * spec) and the rules its field descriptions state in prose. */
 #include <string.h>
+#include <strings.h>
 
+#include "hints.h"
 #include "providers.h"
+#include "text.h"
 
 /* ---- customers -------------------------------------------------------- */
 
@@ -26,6 +29,63 @@ static int check_loose_number(const char *s, size_t len) {
   return 1;
 }
 
+/* What a number that fails its check is, for the advice that goes with it
+ * (numberE164CheckEnabled is offered only where it is what would let the
+ * value through):
+ * - a SIP address: "sip:" or "sips:" in any case, or an "@" anywhere. No
+ *   setting makes number take it; it belongs in sipUri.
+ * - a dial string of a SIP trunk: letters and digits, at least one letter,
+ *   with an optional leading + ("alice42"). numberE164CheckEnabled = false
+ *   is what lets number take it.
+ * - anything else is a phone number written wrongly ("+1-415-555-0101",
+ *   "4155550101"): what E.164 is, and the number without its separators
+ *   when that one is E.164. Digits alone are read this way too: a national
+ *   number without its country code is a commoner mistake than a trunk's
+ *   short extension. */
+static int sip_address(const char *s, size_t len) {
+  return (len > 4 && strncasecmp(s, "sip:", 4) == 0) ||
+         (len > 5 && strncasecmp(s, "sips:", 5) == 0) || memchr(s, '@', len) != NULL;
+}
+
+static int has_letter(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+#define SIP_ADVICE ": a SIP address goes in sipUri, not number"
+#define TRUNK_ADVICE " (or set numberE164CheckEnabled = false for non-E.164 SIP numbers)"
+#define LOOSE_MESSAGE \
+  "must be letters and digits with an optional leading + (even with numberE164CheckEnabled = false)"
+
+/* Reports number (len bytes), which its check refused, at the current path. */
+static void number_error(vctx *ctx, const char *number, size_t len, int e164) {
+  char shown[NAME_SHOWN * 4 + 8], plain[48];
+  size_t n;
+  if (e164) {
+    const char *advice = NULL;
+    if (sip_address(number, len)) {
+      advice = SIP_ADVICE;
+    } else if (has_letter(number, len) && check_loose_number(number, len)) {
+      advice = TRUNK_ADVICE;
+    }
+    hint_e164_error(ctx, number, len, advice);
+    return;
+  }
+  text_shown_name(shown, sizeof shown, number, len);
+  n = hint_without_separators(number, len, plain, sizeof plain);
+  if (sip_address(number, len)) {
+    v_error(ctx, "\"%s\" " LOOSE_MESSAGE SIP_ADVICE, shown);
+  } else if (n >= 3 && check_loose_number(plain, n)) {
+    v_error(ctx, "\"%s\" " LOOSE_MESSAGE "; did you mean \"%s\"?", shown, plain);
+  } else {
+    v_error(ctx, "\"%s\" " LOOSE_MESSAGE, shown);
+  }
+}
+
 static void customer_rules(vctx *ctx, int idx) {
   size_t len;
   const char *number = v_get_string(ctx, idx, "number", &len);
@@ -35,15 +95,14 @@ static void customer_rules(vctx *ctx, int idx) {
     return;
   }
   e164 = v_get_boolean(ctx, idx, "numberE164CheckEnabled") != 0;
-  /* Lengths (3..40) were checked with the field; only the shape is left. */
-  if (number && len >= 3 && len <= 40 && strlen(number) == len) {
-    if (e164 && !V_E164.check(number, len)) {
-      v_error_at(ctx, "number", "%s (or set numberE164CheckEnabled = false for "
-                                "non-E.164 SIP numbers)", V_E164.message);
-    } else if (!e164 && !check_loose_number(number, len)) {
-      v_error_at(ctx, "number", "must be letters and digits with an optional leading + "
-                                "(even with numberE164CheckEnabled = false)");
-    }
+  /* Lengths (3..40) were checked with the field, and text that is not
+   * UTF-8 or has a NUL byte was reported there; only the shape is left. */
+  if (number && len >= 3 && len <= 40 &&
+      text_utf8_length((const unsigned char *)number, len) >= 0 &&
+      !(e164 ? V_E164.check(number, len) : check_loose_number(number, len))) {
+    int old = v_path_push(ctx, "number");
+    number_error(ctx, number, len, e164);
+    v_path_pop(ctx, old);
   }
 }
 

@@ -55,10 +55,10 @@ static size_t put_utf8(long cp, unsigned char out[4]) {
 
 /* One unit of the text s (n bytes) at i, as a provider may have escaped the
  * key in it: a JSON escape (\" \\ \/ \b \f \n \r \t, \uXXXX, surrogate pairs
- * as one code point; code points written as UTF-8), a percent escape (%XX),
- * or a plain byte; kinds says which escapes are read. Writes the bytes the
- * unit stands for to out and returns their number; *used is the unit's
- * length in s. */
+ * as one code point; code points written as UTF-8; and \xNN, which is how
+ * this module's messages quote a byte), a percent escape (%XX), or a plain
+ * byte; kinds says which escapes are read. Writes the bytes the unit stands
+ * for to out and returns their number; *used is the unit's length in s. */
 static size_t text_unit(const char *s, size_t i, size_t n, int kinds, unsigned char out[4],
                         size_t *used) {
   static const char names[] = "\"\\/bfnrt", plain[] = "\"\\/\b\f\n\r\t";
@@ -75,6 +75,15 @@ static size_t text_unit(const char *s, size_t i, size_t n, int kinds, unsigned c
     if (simple) {
       out[0] = (unsigned char)plain[simple - names];
       *used = 2;
+      return 1;
+    }
+    /* \xNN: how the validator's messages show a byte of a value they
+     * quote that is a control byte or not UTF-8 (text.h). */
+    if (s[i + 1] == 'x' && n - i >= 4 && hexval((unsigned char)s[i + 2]) >= 0 &&
+        hexval((unsigned char)s[i + 3]) >= 0) {
+      out[0] = (unsigned char)(hexval((unsigned char)s[i + 2]) * 16 +
+                               hexval((unsigned char)s[i + 3]));
+      *used = 4;
       return 1;
     }
     if (s[i + 1] == 'u') {
@@ -198,13 +207,13 @@ static int search_levels(const char *s, size_t len, const char *key, size_t klen
 /* core.redact(s, secret, replacement) -> s with every occurrence of secret
  * replaced: as written, and as a provider may have escaped it. Three readings
  * are searched, each decoded again up to REDACT_LEVELS times: JSON's escapes
- * alone (\/, \uXXXX and the others, as lua-cjson reads them), percent escapes
- * alone (as a URL decoder reads them), and both in any mix; one reading alone
- * is not enough, since "%4f..." before a key is a percent escape that eats
- * its first character in the mixed reading, not in JSON's. A run of text
- * that is secret (or several secrets side by side) becomes one replacement;
- * s itself when the secret is not in it. A text too long to map (4 GiB)
- * becomes the replacement as a whole.
+ * alone (\/, \uXXXX and the others, as lua-cjson reads them, and \xNN),
+ * percent escapes alone (as a URL decoder reads them), and both in any mix;
+ * one reading alone is not enough, since "%4f..." before a key is a percent
+ * escape that eats its first character in the mixed reading, not in JSON's.
+ * A run of text that is secret (or several secrets side by side) becomes one
+ * replacement; s itself when the secret is not in it. A text too long to map
+ * (4 GiB) becomes the replacement as a whole.
  * Linear in the length of s (memmem is glibc's two-way search): each level
  * is a decoded copy searched once. Where the secret shows nowhere (the
  * common case) that is all, in two copies of s; else the levels are made

@@ -53,12 +53,30 @@ static size_t render_path(const vctx *ctx, char *buf, size_t size) {
 static void add_error(vctx *ctx, const char *fmt, va_list ap) {
   lua_State *L = ctx->L;
   char msg[MSG_MAX];
+  va_list first;
+  int n;
   ctx->nerr++;
   if (ctx->nerr > ctx->max_errors) {
     return;
   }
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  luaL_checkstack(L, 4, "validator");
+  luaL_checkstack(L, 5, "validator");
+  va_copy(first, ap);
+  n = vsnprintf(msg, sizeof msg, fmt, first);
+  va_end(first);
+  if (n < 0) {
+    n = 0;
+    msg[0] = '\0';
+  } else if ((size_t)n >= sizeof msg) {
+    /* A message longer than msg (a long list of values, a quoted value),
+     * written whole into memory that Lua owns. */
+    char *whole = lua_newuserdata(L, (size_t)n + 1);
+    vsnprintf(whole, (size_t)n + 1, fmt, ap);
+    lua_pushlstring(L, whole, (size_t)n);
+    lua_remove(L, -2);
+  }
+  if (n < (int)sizeof msg) {
+    lua_pushlstring(L, msg, (size_t)n);
+  }
   if (ctx->nerr == 1) {
     /* The list is made on the first problem, in the slot kept for it. */
     lua_newtable(L);
@@ -71,9 +89,10 @@ static void add_error(vctx *ctx, const char *fmt, va_list ap) {
     lua_pushlstring(L, path, len);
   }
   lua_setfield(L, -2, "field");
-  lua_pushstring(L, msg);
+  lua_pushvalue(L, -2);
   lua_setfield(L, -2, "message");
   lua_rawseti(L, ctx->errors, ctx->nerr);
+  lua_pop(L, 1);
 }
 
 void v_error(vctx *ctx, const char *fmt, ...) {

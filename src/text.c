@@ -89,17 +89,26 @@ int suggest_near(const suggestion *sg) {
 }
 
 void text_shown_name(char *buf, size_t size, const char *s, size_t len) {
+  const unsigned char *u = (const unsigned char *)s;
   size_t n = len < NAME_SHOWN ? len : NAME_SHOWN;
-  size_t j = 0;
-  for (size_t i = 0; i < n && j + 5 < size; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c < 0x20 || c == 0x7f) {
+  size_t i = 0, j = 0;
+  while (i < n && j + 5 < size) {
+    unsigned char c = u[i];
+    size_t seq = c < 0x80 ? 1 : text_utf8_sequence(u + i, len - i);
+    if (c < 0x20 || c == 0x7f || seq == 0) {
+      /* A control byte, or one that is not part of a UTF-8 character:
+       * the message stays readable text, valid UTF-8. */
       j += (size_t)snprintf(buf + j, size - j, "\\x%02x", c);
+      i++;
+    } else if (i + seq > n || j + seq + 4 >= size) {
+      n = i;                  /* a character is never cut in two */
     } else {
-      buf[j++] = (char)c;
+      memcpy(buf + j, s + i, seq);
+      i += seq;
+      j += seq;
     }
   }
-  if (len > n && j + 4 < size) {
+  if (len > i && j + 4 <= size) {
     memcpy(buf + j, "...", 3);
     j += 3;
   }

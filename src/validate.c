@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hints.h"
 #include "text.h"
 #include "walk.h"
 
@@ -58,19 +59,35 @@ static int in_enum(const char *const *enums, const char *s) {
 }
 
 static void enum_error(vctx *ctx, const char *const *enums, const char *s, size_t len) {
-  char list[MSG_MAX / 2], shown[NAME_SHOWN * 4 + 8];
-  size_t j = 0;
+  lua_State *L = ctx->L;
+  char shown[NAME_SHOWN * 4 + 8];
+  const char *hint;
+  luaL_Buffer list;
   if (v_errors_full(ctx)) {
     ctx->nerr++;
     return;
   }
-  for (; *enums && j + 1 < sizeof list; enums++) {
-    int n = snprintf(list + j, sizeof list - j, "%s\"%s\"", j ? ", " : "", *enums);
-    if (n < 0) break;
-    j += (size_t)n;
+  hint = hint_nearest(enums, s, len);
+  /* The whole list, however long: a Lua buffer, not a fixed one. */
+  luaL_checkstack(L, LUA_MINSTACK, "validator");
+  luaL_buffinit(L, &list);
+  for (const char *const *e = enums; *e; e++) {
+    if (e != enums) {
+      luaL_addstring(&list, ", ");
+    }
+    luaL_addchar(&list, '"');
+    luaL_addstring(&list, *e);
+    luaL_addchar(&list, '"');
   }
+  luaL_pushresult(&list);
   text_shown_name(shown, sizeof shown, s, len);
-  v_error(ctx, "must be one of %s (got \"%s\")", list, shown);
+  if (hint) {
+    v_error(ctx, "must be one of %s (got \"%s\"); did you mean \"%s\"?", lua_tostring(L, -1),
+            shown, hint);
+  } else {
+    v_error(ctx, "must be one of %s (got \"%s\")", lua_tostring(L, -1), shown);
+  }
+  lua_pop(L, 1);
 }
 
 /* A string field, written: its bytes, then its rules. */
@@ -98,7 +115,7 @@ static void check_string(vctx *ctx, const vfield *f, const char *s, size_t len) 
     return;
   }
   if (f->format && !f->format->check(s, len)) {
-    v_error(ctx, "%s", f->format->message);
+    hint_format_error(ctx, f->format, s, len);
   }
 }
 

@@ -229,7 +229,7 @@ describe("campaign.cli, in-process", function()
       local lines = {}
       for line in r.err:gmatch("[^\n]+") do lines[#lines + 1] = line end
       assert.are.equal(2, #lines, r.err)
-      assert.truthy(lines[1]:find("^customers%[1%]%.number: must be E%.164"), lines[1])
+      assert.truthy(lines[1]:find('^customers%[1%]%.number: "555" must be E%.164'), lines[1])
       assert.truthy(lines[2]:find("^maxConcurrency: "), lines[2])
       local e = json_of(r).error
       assert.are.equal("validation", e.kind)

@@ -336,7 +336,7 @@ describe("campaign (the command-line tool)", function()
       local lines = {}
       for line in r.err:gmatch("[^\n]+") do lines[#lines + 1] = line end
       assert.are.equal(2, #lines, r.err)
-      assert.truthy(lines[1]:find("^customers%[2%]%.number: must be E%.164"), lines[1])
+      assert.truthy(lines[1]:find('^customers%[2%]%.number: "555" must be E%.164'), lines[1])
       assert.truthy(lines[2]:find("^maxConcurrency: "), lines[2])
       local out = json_of(r)
       assert.is_false(out.valid)

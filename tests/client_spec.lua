@@ -141,7 +141,7 @@ describe("prepare", function()
 
   it("raises on wrong use", function()
     assert.has_error(function() c:prepare("launch", GOOD) end,
-      "campaign vapi: unknown operation launch")
+      "campaign vapi: unknown operation launch (known: create, delete, get, list, start, stop, update)")
     assert.has_error(function() c:prepare("create", "name=x") end,
       "campaign vapi create: fields must be a table (got string)")
     assert.has_error(function() c:create(nil) end,

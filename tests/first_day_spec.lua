@@ -229,3 +229,347 @@ describe("Atlas templates and languages in another case", function()
       .. 'are case-sensitive)', 1, true), tostring(found))
   end)
 end)
+
+-- The problems prepare finds in fields, as {field = message}, and the
+-- error's one line.
+local function problems(client, op, fields, id)
+  local req, err = client:prepare(op, fields, id)
+  assert.is_nil(req, "prepare accepted the fields")
+  assert.are.equal("validation", err.kind, tostring(err))
+  local by_field = {}
+  for _, p in ipairs(err.errors) do
+    assert.is_nil(by_field[p.field], "two problems on " .. p.field)
+    by_field[p.field] = p.message
+  end
+  return by_field, err
+end
+
+local function accepts(client, op, fields, id)
+  local req, err = client:prepare(op, fields, id)
+  assert.truthy(req, tostring(err))
+  return req
+end
+
+local E164 = " must be E.164, e.g. +14155551234: + then the country code and number, digits "
+  .. "only, up to 15 digits"
+
+describe("values quoted in messages", function()
+  local vapi = campaign.client { provider = "vapi", api_key = KEY }
+  local atlas = campaign.client { provider = "atlas", api_key = KEY }
+
+  it("a quoted value keeps UTF-8 whole, and shows other bytes as \\xNN", function()
+    local got = problems(vapi, "create", fixtures.vapi { serverMessages = {
+      ("é"):rep(23) .. "\1ab", "x\1y" } })
+    assert.truthy(got["serverMessages[1]"]:find('(got "' .. ("é"):rep(23) .. '\\x01a...")', 1,
+      true), got["serverMessages[1]"])
+    assert.truthy(got["serverMessages[2]"]:find('(got "x\\x01y")', 1, true))
+    local _, err = vapi:prepare("create", fixtures.vapi { ["na\255me"] = 1 })
+    assert.are.equal('unknown field "na\\xffme"; did you mean "name"?', err.errors[1].message)
+  end)
+
+  it("Atlas ToolIds quotes an id listed twice as other values are quoted", function()
+    local id = ("t"):rep(100000)
+    local got = problems(atlas, "create", fixtures.atlas { ToolIds = "a," .. id .. "," .. id })
+    assert.are.equal('lists "' .. ("t"):rep(48) .. '..." twice', got.ToolIds)
+  end)
+
+  it("core.redact finds the key in a byte a message shows as \\xNN", function()
+    assert.are.equal('a "[R]" b', require("campaign.core").redact('a "sk-\\x09tab-key-1" b',
+      "sk-\ttab-key-1", "[R]"))
+  end)
+end)
+
+describe("a phone number that is not E.164 (Vapi)", function()
+  local c = campaign.client { provider = "vapi", api_key = KEY }
+  local function customers(...)
+    local list = {}
+    for i, number in ipairs { ... } do list[i] = { number = number } end
+    return list
+  end
+
+  it("an E.164 number is taken, in customers and in a dial plan", function()
+    accepts(c, "create", fixtures.vapi { customers = customers("+14155550101", "+442071838750") })
+    accepts(c, "create", fixtures.vapi { customers = fixtures.NIL, phoneNumberId = fixtures.NIL,
+      dialPlan = { { phoneNumberId = "p", customers = customers("+14155550101") } } })
+  end)
+
+  it("is quoted, with what E.164 is and the number without its separators", function()
+    local got, err = problems(c, "create", fixtures.vapi {
+      customers = customers("+14155550100", "+14155550102", "+1-415-555-0101") })
+    assert.are.same({ ["customers[3].number"] = '"+1-415-555-0101"' .. E164
+      .. '; did you mean "+14155550101"?' }, got)
+    assert.are.equal('campaign vapi create: customers[3].number "+1-415-555-0101" must be '
+      .. "E.164, e.g. +14155551234: + then the country code and number, digits only, up to "
+      .. '15 digits; did you mean "+14155550101"?', tostring(err))
+    got = problems(c, "create", fixtures.vapi { customers = fixtures.NIL,
+      phoneNumberId = fixtures.NIL, dialPlan = { { phoneNumberId = "p",
+        customers = customers("+14155550100", "+1 (415) 555.0101") } } })
+    assert.are.same({ ["dialPlan[1].customers[2].number"] = '"+1 (415) 555.0101"' .. E164
+      .. '; did you mean "+14155550101"?' }, got)
+  end)
+
+  it("a number with no + and country code is told what E.164 is, and no more", function()
+    for _, number in ipairs { "4155550101", "+04155550101", "1-800-FLOWERS", "+1415555010123456" } do
+      local got = problems(c, "create", fixtures.vapi { customers = customers(number) })
+      assert.are.same({ ["customers[1].number"] = ("%q"):format(number) .. E164 }, got)
+    end
+  end)
+
+  it("a SIP address is pointed to sipUri, which takes it", function()
+    for _, number in ipairs { "sip:alice@example.com", "SIPS:bob@example.com", "alice@example.com" } do
+      local got = problems(c, "create", fixtures.vapi { customers = customers(number) })
+      assert.are.same({ ["customers[1].number"] = ("%q"):format(number) .. " must be E.164, "
+        .. "e.g. +14155551234: a SIP address goes in sipUri, not number" }, got)
+    end
+    accepts(c, "create", fixtures.vapi { customers = { { sipUri = "sip:alice@example.com" } } })
+  end)
+
+  it("a SIP trunk's dial string is pointed to numberE164CheckEnabled = false, which takes it",
+    function()
+      local got = problems(c, "create", fixtures.vapi { customers = customers("alice42") })
+      assert.are.same({ ["customers[1].number"] = '"alice42" must be E.164, e.g. +14155551234 '
+        .. "(or set numberE164CheckEnabled = false for non-E.164 SIP numbers)" }, got)
+      accepts(c, "create", fixtures.vapi { customers = {
+        { number = "alice42", numberE164CheckEnabled = false } } })
+    end)
+
+  it("with numberE164CheckEnabled = false: quoted, and the value without separators", function()
+    local got = problems(c, "create", fixtures.vapi { customers = {
+      { number = "12-34", numberE164CheckEnabled = false },
+      { number = "sip:bob@example.org", numberE164CheckEnabled = false },
+      { number = "+1 415", numberE164CheckEnabled = false },
+      { number = "*#*#", numberE164CheckEnabled = false } } })
+    local loose = " must be letters and digits with an optional leading + (even with "
+      .. "numberE164CheckEnabled = false)"
+    assert.are.same({
+      ["customers[1].number"] = '"12-34"' .. loose .. '; did you mean "1234"?',
+      ["customers[2].number"] = '"sip:bob@example.org"' .. loose
+        .. ": a SIP address goes in sipUri, not number",
+      ["customers[3].number"] = '"+1 415"' .. loose .. '; did you mean "+1415"?',
+      ["customers[4].number"] = '"*#*#"' .. loose,
+    }, got)
+  end)
+
+  it("a value that is not UTF-8 is one problem, and no message quotes its bytes", function()
+    local got = problems(c, "create", fixtures.vapi { customers = customers("+1415\255\254") })
+    assert.are.same({ ["customers[1].number"] = "is not valid UTF-8" }, got)
+  end)
+
+  it("never shows the API key, as given or as the number it would make", function()
+    for _, key in ipairs { "+1-415-555-0101-77", "3f1c2e4d-0000-4000-8000-00000000abcd",
+      "sk-\ttab-key-1" } do
+      local k = campaign.client { provider = "vapi", api_key = key }
+      local _, err = k:prepare("create", fixtures.vapi { customers = {
+        { number = key }, { number = key, numberE164CheckEnabled = false } } })
+      local plain = key:gsub("[ %-%.%(%)]", "")
+      for _, p in ipairs(err.errors) do
+        assert.is_nil(p.message:find(key, 1, true), p.message)
+        assert.is_nil(p.message:find(plain, 1, true), p.message)
+        assert.is_nil(p.message:find("\\x09tab", 1, true), p.message)
+        assert.truthy(p.message:find("[REDACTED]", 1, true), p.message)
+      end
+      assert.is_nil(tostring(err):find(key, 1, true))
+    end
+  end)
+end)
+
+describe("values in another case, or misspelt, suggest the one meant", function()
+  local vapi = campaign.client { provider = "vapi", api_key = KEY }
+  local smallest = campaign.client { provider = "smallest", api_key = KEY }
+  local autocalls = campaign.client { provider = "autocalls", api_key = KEY }
+  local atlas = campaign.client { provider = "atlas", api_key = KEY }
+  local TZ = " must be an IANA time zone name, e.g. America/New_York or Europe/London"
+
+  it("Atlas Timezone and Autocalls timezone: the database's name", function()
+    accepts(atlas, "create", fixtures.atlas { Timezone = "America/New_York" })
+    assert.are.same({ Timezone = '"america/new_york"' .. TZ
+      .. '; did you mean "America/New_York"?' },
+      (problems(atlas, "create", fixtures.atlas { Timezone = "america/new_york" })))
+    accepts(autocalls, "create", fixtures.autocalls { timezone = "Europe/London" })
+    -- {given, meant}: no suggestion where nothing in the database is near,
+    -- nor where the near name is not a zone.
+    for _, case in ipairs { { "europe/london", "Europe/London" }, { "utc", "UTC" },
+      { "America/New York", "America/New_York" }, { "America/Los_Angelos", "America/Los_Angeles" },
+      { "us/eastern", "US/Eastern" }, { "Europe//London", "Europe/London" },
+      { "Mars/Olympus_Mons" }, { "posix/Europe/London" }, { "zone.tab" }, { "../UTC" } } do
+      local given, meant = case[1], case[2]
+      local got = problems(autocalls, "create", fixtures.autocalls { timezone = given })
+      assert.are.same({ timezone = ("%q"):format(given) .. TZ
+        .. (meant and ('; did you mean "' .. meant .. '"?') or "") }, got)
+    end
+  end)
+
+  it("a name too long to be a zone is quoted cut short, with no suggestion", function()
+    local got = problems(autocalls, "create", fixtures.autocalls {
+      timezone = ("Europe/"):rep(200000) })
+    assert.are.same({ timezone = '"' .. ("Europe/"):rep(7):sub(1, 48) .. '..."' .. TZ }, got)
+  end)
+
+  it("the values of a fixed list, in every provider", function()
+    accepts(vapi, "list", { sortOrder = "ASC", status = "in-progress" })
+    assert.are.same({
+      sortOrder = 'must be one of "ASC", "DESC" (got "asc"); did you mean "ASC"?',
+      status = 'must be one of "scheduled", "in-progress", "ended", "cancelled", "archived" '
+        .. '(got "In-Progress"); did you mean "in-progress"?',
+      sortBy = 'must be one of "createdAt", "duration", "cost" (got "created_at"); did you mean '
+        .. '"createdAt"?',
+    }, (problems(vapi, "list", { sortOrder = "asc", status = "In-Progress", sortBy = "created_at" })))
+    assert.are.same({ status = 'must be one of "cancelled", "ended" (got "canceled"); did you '
+      .. 'mean "cancelled"?' }, (problems(vapi, "update", { status = "canceled" }, "c-1")))
+    accepts(smallest, "list", { sortOrder = "desc", status = "running" })
+    assert.are.same({
+      sortOrder = 'must be one of "asc", "desc" (got "DESC"); did you mean "desc"?',
+      status = 'must be one of "draft", "scheduled", "processing", "running", "paused", '
+        .. '"completed", "failed" (got "Running"); did you mean "running"?',
+    }, (problems(smallest, "list", { sortOrder = "DESC", status = "Running" })))
+    accepts(autocalls, "create", fixtures.autocalls { allowed_days = { "monday", "tuesday" } })
+    local days = 'must be one of "monday", "tuesday", "wednesday", "thursday", "friday", '
+      .. '"saturday", "sunday"'
+    assert.are.same({
+      ["allowed_days[1]"] = days .. ' (got "Monday"); did you mean "monday"?',
+      ["allowed_days[2]"] = days .. ' (got "tue"); did you mean "tuesday"?',
+      ["allowed_days[3]"] = days .. ' (got "wensday"); did you mean "wednesday"?',
+      ["allowed_days[4]"] = days .. ' (got "s")',
+      ["allowed_days[5]"] = days .. ' (got "holiday")',
+    }, (problems(autocalls, "create", fixtures.autocalls {
+      allowed_days = { "Monday", "tue", "wensday", "s", "holiday" } })))
+    accepts(atlas, "create", fixtures.atlas { campaignType = "0", CallType = fixtures.NIL,
+      Position = "bottom-right" })
+    assert.are.same({ Position = 'must be one of "bottom-right", "bottom-left", "bottom-center", '
+      .. '"not-positioned" (got "Bottom-Right"); did you mean "bottom-right"?' },
+      (problems(atlas, "create", fixtures.atlas { campaignType = "0", CallType = fixtures.NIL,
+        Position = "Bottom-Right" })))
+  end)
+
+  it("a short value is not taken for another: \"3\" is not \"1\"", function()
+    local got = problems(atlas, "create", fixtures.atlas { CallType = "3" })
+    assert.are.equal('must be one of "1", "2" (got "3")', got.CallType)
+  end)
+
+  it("the whole list is in the message, however long", function()
+    local got = problems(vapi, "create", fixtures.vapi { serverMessages = { "Contact.Failed" } })
+    assert.are.equal('must be one of "campaign.started", "campaign.cancelled", "campaign.ended", '
+      .. '"campaign.archived", "campaign.unarchived", "contact.dispatched", "contact.completed", '
+      .. '"contact.failed", "contact.skipped", "contact.predial-failed", "campaign.job.continued" '
+      .. '(got "Contact.Failed"); did you mean "contact.failed"?', got["serverMessages[1]"])
+  end)
+end)
+
+describe("a misspelt operation or name of a list", function()
+  local c = campaign.client { provider = "vapi", api_key = KEY }
+  local OPS = "known: create, delete, get, list, start, stop, update"
+
+  it("prepare suggests the operation, in any case", function()
+    assert.truthy(c:prepare("create", fixtures.vapi()))
+    for given, meant in pairs { creat = "create", CREATE = "create", Get = "get", lsit = "list" } do
+      local e = raised(function() c:prepare(given, {}) end)
+      assert.truthy(e:find(("campaign vapi: unknown operation %s (did you mean %s? %s)"):format(
+        given, meant, OPS), 1, true), e)
+    end
+    local e = raised(function() c:prepare("launch", {}) end)
+    assert.truthy(e:find("campaign vapi: unknown operation launch (" .. OPS .. ")", 1, true), e)
+    -- Atlas's operations are its own.
+    local a = campaign.client { provider = "atlas", api_key = KEY }
+    e = raised(function() a:prepare("attach-agent", {}, "c-1") end)
+    assert.truthy(e:find("unknown operation attach-agent (did you mean attach_agent? known: "
+      .. "attach_agent, attach_agent_template, create,", 1, true), e)
+  end)
+
+  it("the client's paths", function()
+    assert.truthy(campaign.client { provider = "vapi", api_key = KEY,
+      paths = { create = "/v3/campaign" } })
+    local e = raised(function()
+      campaign.client { provider = "vapi", api_key = KEY, paths = { Creat = "/v3/campaign" } }
+    end)
+    assert.truthy(e:find("campaign.client: paths.Creat is not an operation (did you mean create? "
+      .. "operations: create, delete, get, list, start, stop, update)", 1, true), e)
+  end)
+
+  it("the keys of the client's rate_limit", function()
+    assert.truthy(campaign.client { provider = "vapi", api_key = KEY,
+      rate_limit = { requests = 5, per = 1 } })
+    local e = raised(function()
+      campaign.client { provider = "vapi", api_key = KEY, rate_limit = { request = 5, per = 1 } }
+    end)
+    assert.truthy(e:find("campaign.client: rate_limit has the unknown key request (did you mean "
+      .. "requests? it is {requests = N, per = seconds})", 1, true), e)
+  end)
+
+  it("the options of ensure, plan and apply, and a plan's actions", function()
+    local e = raised(function() c:ensure(fixtures.vapi(), { settle_wiat = 1 }) end)
+    assert.truthy(e:find("campaign vapi ensure: unknown option settle_wiat (did you mean "
+      .. "settle_wait? known: connect_timeout, max_retries, max_wait, settle_wait, timeout)", 1,
+      true), e)
+    local plan = { { index = 1, action = "creat", name = "Q2", fields = fixtures.vapi() } }
+    e = raised(function() c:apply(plan) end)
+    assert.truthy(e:find('campaign vapi apply: step 1 has the unknown action "creat" (did you '
+      .. "mean create? actions: conflict, create, drift, unchanged, update)", 1, true), e)
+  end)
+
+  it("the command-line tool's commands and providers, in any case", function()
+    local cli = require("helpers.cli").new("lua-campaign-first-day")
+    local r = cli:run({ "CREATE", "--provider", "vapi", "x.json" }, { env = { VAPI_API_KEY = KEY } })
+    assert.are.equal(64, r.code, r.err)
+    assert.truthy(r.err:find("unknown command (the COMMAND given is not shown; commands: create, "
+      .. "update, get, list, delete, start, stop, attach-agent); did you mean create?", 1, true), r.err)
+    r = cli:run({ "get", "--provider", "Vapi", "--id", "c-1" }, { env = { VAPI_API_KEY = KEY } })
+    assert.are.equal(64, r.code, r.err)
+    assert.truthy(r.err:find("unknown provider (the --provider value is not shown; known: atlas, "
+      .. "autocalls, smallest, vapi); did you mean vapi?", 1, true), r.err)
+    cli:close()
+  end)
+
+  it("the command-line tool's update items: nothing is sent", function()
+    local cli = require("helpers.cli").new("lua-campaign-first-day")
+    local items = cli:file("items.json", { { id = "c-1", fields = { name = "x" } },
+      { id = "c-2", field = { name = "y" } } })
+    local r = cli:run({ "update", "--provider", "vapi", "--base-url", "http://127.0.0.1:9", items },
+      { env = { VAPI_API_KEY = KEY } })
+    cli:close()
+    assert.are.equal(2, r.code, r.err)
+    assert.truthy(r.err:find('items.json[2]: unknown key field (an item is {"id": ID, '
+      .. '"fields": {...}}; did you mean fields?)', 1, true), r.err)
+  end)
+end)
+
+describe("names in the helpers' tables", function()
+  local templates = require "campaign.templates"
+  local windows = require "campaign.windows"
+
+  it("templates: a channel or language code misspelt, a filter key", function()
+    assert.truthy(templates.find("en-US", "outbound"))
+    local _, err = templates.find("en-US", "Outbound")
+    assert.are.equal('unknown channel "Outbound" (did you mean "outbound"?): one of "outbound", '
+      .. '"inbound", "web", "messages"', err)
+    _, err = templates.find("en_US", "outbound")
+    assert.are.equal('unknown language "en_US" (did you mean "en-US"?): the catalog has "en-US", '
+      .. '"es-US", "de", "ro-RO", "fr-FR", "hi-IN", "he-IL", "tr-TR", "multilanguage"', err)
+    -- Two letters are too few to guess from: "es" is not "de".
+    _, err = templates.find("es", "outbound")
+    assert.truthy(err:find('^unknown language "es": the catalog has'), err)
+    assert.are.equal(13, #templates.list { channel = "messages" })
+    local e = raised(function() templates.list { chanel = "messages" } end)
+    assert.truthy(e:find("campaign.templates.list: unknown filter key chanel (did you mean "
+      .. "channel? known: channel, language)", 1, true), e)
+  end)
+
+  it("windows: a key of a window, a day, an option of to_autocalls", function()
+    assert.truthy(windows.parse { start = "09:00", stop = "17:00" })
+    local _, err = windows.parse { Start = "09:00", stop = "17:00" }
+    assert.are.equal('window [1] has an unknown key "Start" (did you mean start?): a window takes '
+      .. "start and stop, or startHour, startMinute, endHour and endMinute", err)
+    _, err = windows.from_atlas('[{"starthour":9,"startMinute":0,"endHour":17,"endMinute":0}]')
+    assert.are.equal('window [1] has an unknown key "starthour" (did you mean startHour?): a '
+      .. "window takes startHour, startMinute, endHour and endMinute", err)
+    assert.truthy(windows.to_autocalls("09:00-17:00", { days = { "Monday", "friday" } }))
+    _, err = windows.to_autocalls("09:00-17:00", { days = { "monday", "fridya" } })
+    assert.are.equal('days[2] "fridya" is not a weekday name (did you mean "friday"?): use '
+      .. "monday, tuesday, wednesday, thursday, friday, saturday, sunday", err)
+    _, err = windows.to_autocalls("09:00-17:00", { days = "weekday" })
+    assert.are.equal('days "weekday" (did you mean "weekdays"?): use a list of weekday names or '
+      .. '"weekdays", "weekend", "all"', err)
+    local e = raised(function() windows.to_autocalls("09:00-12:00,13:00-17:00", { envelop = true }) end)
+    assert.truthy(e:find("campaign.windows.to_autocalls: unknown option envelop (did you mean "
+      .. "envelope? known: days, envelope)", 1, true), e)
+  end)
+end)

@@ -16,7 +16,7 @@ local type, pairs, ipairs, next, tostring, pcall = type, pairs, ipairs, next,
   tostring, pcall
 local floor = math.floor
 local concat, sort, format = table.concat, table.sort, string.format
-local raise, is_error = errors.raise, errors.is_error
+local raise, is_error, suggest = errors.raise, errors.is_error, errors.suggest
 local new_error, check_self = base.new_error, base.check_self
 
 local methods = {}
@@ -355,8 +355,9 @@ local function split_options(client, method, opts, own)
       for n in pairs(CALL_OPTION) do names[#names + 1] = n end
       for n in pairs(own) do names[#names + 1] = n end
       sort(names)
-      raise(format("campaign %s %s: unknown option %s (known: %s)", client.provider, method,
-        tostring(k), concat(names, ", ")))
+      local hint = suggest(k, names)
+      raise(format("campaign %s %s: unknown option %s (%sknown: %s)", client.provider, method,
+        tostring(k), hint and format("did you mean %s? ", hint) or "", concat(names, ", ")))
     end
   end
   local wait = rest.settle_wait
@@ -571,6 +572,8 @@ function methods:plan(list, opts)
 end
 
 local APPLY_OPTIONS = { concurrency = true, on_progress = true, settle_wait = true }
+-- The actions of a plan's steps.
+local PLAN_ACTIONS = { "conflict", "create", "drift", "unchanged", "update" }
 
 --- Carries a plan out through the batch machinery (concurrency, progress,
 -- the client's pace): creates (exactly once, as ensure) and updates; a
@@ -639,8 +642,10 @@ function methods:apply(plan, opts)
       local k = #b.steps + 1
       b.steps[k], b.requests[k], b.results[k] = i, req or false, err
     else
-      raise(format("campaign %s apply: step %d has the unknown action %q", self.provider, i,
-        action))
+      local hint = suggest(action, PLAN_ACTIONS)
+      raise(format("campaign %s apply: step %d has the unknown action %q (%sactions: %s)",
+        self.provider, i, action, hint and format("did you mean %s? ", hint) or "",
+        concat(PLAN_ACTIONS, ", ")))
     end
   end
 

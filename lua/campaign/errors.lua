@@ -58,8 +58,14 @@ function M.validation(provider, op, problems, key)
   if key then
     -- Loaded here: the helpers that only raise need no C core.
     local redact_text = require("campaign.redact").text
+    -- A suggestion may show the value quoted without its spaces, dashes,
+    -- dots and parentheses (a phone number's "did you mean"): the key so
+    -- written is hidden too.
+    local plain = key:gsub("[ %-%.%(%)]", "")
+    if plain == key or #plain < 8 then plain = nil end
     for _, p in ipairs(problems) do
       p.field, p.message = redact_text(p.field, key), redact_text(p.message, key)
+      if plain then p.message = redact_text(p.message, plain) end
     end
   end
   sort(problems, natural_less)
@@ -77,6 +83,18 @@ end
 
 -- ---------------------------------------------------------------------------
 -- Wrong use
+
+--- The name of `candidates` (a list of strings) that `name` most likely
+-- means, by the validator's rule for misspelt field names (core.suggest:
+-- the same in another case, or a close misspelling); nil when none is near,
+-- when name is not a string, or without the C core.
+function M.suggest(name, candidates)
+  if type(name) ~= "string" then return nil end
+  -- Loaded here: the helpers that only raise need no C core.
+  local ok, core = pcall(require, "campaign.core")
+  if not ok then return nil end
+  return core.suggest(name, candidates)
+end
 
 -- The directory of the module's Lua files, as their chunks name it.
 local getinfo = type(debug) == "table" and debug.getinfo

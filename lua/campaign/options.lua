@@ -67,6 +67,8 @@ local function shared_dict_option(name)
   return dict
 end
 
+local RATE_KEYS = { "requests", "per" }
+
 -- rate_limit: requests per second, {requests = N, per = seconds}, false (no
 -- pace), or nil: the provider's documented limit, else learned (nil).
 local function rate_option(value, provider)
@@ -76,6 +78,16 @@ local function rate_option(value, provider)
   if type(value) == "number" then
     rate = value
   elseif type(value) == "table" then
+    for k in pairs(value) do
+      if k ~= "requests" and k ~= "per" then
+        local hint = type(k) == "string" and core.suggest(k, RATE_KEYS)
+        local shown = tostring(k)
+        if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
+        raise(format("campaign.client: rate_limit has the unknown key %s (%sit is "
+          .. "{requests = N, per = seconds})", shown, hint and format("did you mean %s? ", hint)
+          or ""))
+      end
+    end
     local n, per = value.requests, value.per
     if type(n) == "number" and type(per) == "number" and per > 0 then rate = n / per end
   end
@@ -225,7 +237,16 @@ end
 local function apply_paths(ops, paths)
   if type(paths) ~= "table" then raise("campaign.client: paths must be a table") end
   for op, path in pairs(paths) do
-    if not ops[op] then raise(format("campaign.client: paths.%s is not an operation", tostring(op))) end
+    if not ops[op] then
+      local known = {}
+      for name in pairs(ops) do known[#known + 1] = name end
+      sort(known)
+      local hint = type(op) == "string" and core.suggest(op, known)
+      local shown = tostring(op)
+      if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
+      raise(format("campaign.client: paths.%s is not an operation (%soperations: %s)", shown,
+        hint and format("did you mean %s? ", hint) or "", concat(known, ", ")))
+    end
     if type(path) ~= "string" or path:sub(1, 1) ~= "/" or path:find("[%c ?#]") then
       raise(format("campaign.client: paths.%s must be a string starting with / "
         .. "(no spaces, control characters, ? or #)", op))

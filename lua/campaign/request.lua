@@ -5,12 +5,13 @@
 local core = require "campaign.core"
 local base = require "campaign.class"
 local providers = require "campaign.providers"
-local raise = require("campaign.errors").raise
+local errors = require "campaign.errors"
+local raise, suggest = errors.raise, errors.suggest
 
-local type, next, tostring, tonumber, setmetatable = type, next, tostring, tonumber,
-  setmetatable
+local type, next, pairs, tostring, tonumber, setmetatable = type, next, pairs, tostring,
+  tonumber, setmetatable
 local floor = math.floor
-local sort, format = table.sort, string.format
+local sort, format, concat = table.sort, string.format, table.concat
 local core_encode, core_json = core.encode, core.json
 local new_error, validation_error, single_problem = base.new_error, base.validation_error,
   base.single_problem
@@ -152,7 +153,14 @@ function methods:prepare(op, fields, id)
   local quick = spec and spec.fields_only
   if quick then return quick(self, fields) end
   if not spec then
-    raise(format("campaign %s: unknown operation %s", self.provider, tostring(op)))
+    local known = {}
+    for name in pairs(self._ops) do known[#known + 1] = name end
+    sort(known)
+    local hint = suggest(op, known)
+    local shown = tostring(op)
+    if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
+    raise(format("campaign %s: unknown operation %s (%sknown: %s)", self.provider, shown,
+      hint and format("did you mean %s? ", hint) or "", concat(known, ", ")))
   end
   if spec.unsupported then
     return nil, new_error(self, op, "unsupported", spec.unsupported)

@@ -7,7 +7,8 @@
 
 local templates = {}
 
-local raise = require("campaign.errors").raise
+local errors = require "campaign.errors"
+local raise, suggest = errors.raise, errors.suggest
 
 local format, concat = string.format, table.concat
 
@@ -127,22 +128,33 @@ end
 local function check_language(language)
   if LANGUAGE_NAMES[language] then return true end
   -- "en-us" for "en-US": the codes are written as the catalog writes them.
-  local same_but_case
+  local same_but_case, near
   if type(language) == "string" then
     for _, code in ipairs(language_codes()) do
       if code:lower() == language:lower() then same_but_case = code end
     end
+    -- "en_US" for "en-US"; not for two letters ("es" is not "de").
+    near = not same_but_case and #language >= 4 and suggest(language, language_codes())
   end
-  return nil, format("unknown language %s%s: the catalog has %s", shown(language),
-    same_but_case and format(" (did you mean %q? codes are case-sensitive)", same_but_case)
-      or "", quoted(language_codes()))
+  local hint = ""
+  if same_but_case then
+    hint = format(" (did you mean %q? codes are case-sensitive)", same_but_case)
+  elseif near then
+    hint = format(" (did you mean %q?)", near)
+  end
+  return nil, format("unknown language %s%s: the catalog has %s", shown(language), hint,
+    quoted(language_codes()))
 end
 
 local function check_channel(channel)
   if CHANNEL_SET[channel] then return true end
-  return nil, format("unknown channel %s: one of %s", shown(channel),
-    quoted(templates.CHANNELS))
+  local hint = suggest(channel, templates.CHANNELS)
+  return nil, format("unknown channel %s%s: one of %s", shown(channel),
+    hint and format(" (did you mean %q?)", hint) or "", quoted(templates.CHANNELS))
 end
+
+-- The keys of list's filter: another would be ignored, and every row listed.
+local FILTER_KEYS = { "channel", "language" }
 
 -- Lower case of the two-byte UTF-8 letters of the catalog's languages
 -- (Latin-1, Latin Extended-A, the Romanian comma letters, Greek, Cyrillic);
@@ -204,6 +216,15 @@ function templates.list(filter)
   filter = filter or {}
   if type(filter) ~= "table" then
     raise("campaign.templates.list: filter must be a table")
+  end
+  for k in next, filter do
+    if k ~= "language" and k ~= "channel" then
+      local hint = suggest(k, FILTER_KEYS)
+      local name = type(k) == "string" and k or ("of type " .. type(k))
+      if #name > 60 then name = name:sub(1, 60) .. "..." end
+      raise(format("campaign.templates.list: unknown filter key %s (%sknown: %s)", name,
+        hint and format("did you mean %s? ", hint) or "", concat(FILTER_KEYS, ", ")))
+    end
   end
   local language, channel = filter.language, filter.channel
   if language ~= nil then

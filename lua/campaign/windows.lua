@@ -19,7 +19,8 @@
 
 local windows = {}
 
-local raise = require("campaign.errors").raise
+local errors = require "campaign.errors"
+local raise, suggest = errors.raise, errors.suggest
 
 local format, concat = string.format, table.concat
 local floor = math.floor
@@ -138,12 +139,22 @@ end
 
 local KNOWN_KEYS = { start = true, stop = true }
 for _, key in ipairs(NATIVE) do KNOWN_KEYS[key] = true end
+local KEY_NAMES = { "start", "stop" }
+for _, key in ipairs(NATIVE) do KEY_NAMES[#KEY_NAMES + 1] = key end
+
+-- The key a window's unknown key k most likely means, or nil: "end" is
+-- "stop" (a synonym, not a misspelling), "Start" is "start".
+local function key_meant(k, native_only)
+  if k == "end" or k == "finish" then return "stop" end
+  return suggest(k, native_only and NATIVE or KEY_NAMES)
+end
 
 local function from_table(t, path, problems, native_only)
   local has_native, has_friendly = false, false
   for k in next, t do
     if type(k) ~= "string" or not KNOWN_KEYS[k] then
-      local hint = (k == "end" or k == "finish") and " (did you mean stop?)" or ""
+      local meant = key_meant(k, native_only)
+      local hint = meant and format(" (did you mean %s?)", meant) or ""
       -- A key that is not a string is named by its type: tostring could run
       -- the caller's __tostring.
       local shown = type(k) == "string" and format("%q", k) or ("of type " .. type(k))
@@ -353,12 +364,20 @@ function windows.format(input)
   return concat(out, ",")
 end
 
+local DAY_SET_NAMES = { "weekdays", "weekend", "all" }
+
+-- " (did you mean "x"?)" for a name that is not one of names, or "".
+local function did_you_mean(name, names)
+  local hint = suggest(name, names)
+  return hint and format(" (did you mean %q?)", hint) or ""
+end
+
 local function days_list(days)
   if type(days) == "string" then
     local set = DAY_SETS[days:lower()]
     if not set then
-      return nil, format("days %q: use a list of weekday names or \"weekdays\", \"weekend\", "
-        .. "\"all\"", days)
+      return nil, format("days %q%s: use a list of weekday names or \"weekdays\", \"weekend\", "
+        .. "\"all\"", days, did_you_mean(days, DAY_SET_NAMES))
     end
     local out = {}
     for i, d in ipairs(set) do out[i] = d end
@@ -377,8 +396,9 @@ local function days_list(days)
     local d = rawget(days, i)
     local name = type(d) == "string" and d:lower() or nil
     if not known[name] then
-      return nil, format("days[%d] %s is not a weekday name: use %s", i,
-        type(d) == "string" and format("%q", d) or type(d), concat(WEEKDAYS, ", "))
+      return nil, format("days[%d] %s is not a weekday name%s: use %s", i,
+        type(d) == "string" and format("%q", d) or type(d), did_you_mean(d, WEEKDAYS),
+        concat(WEEKDAYS, ", "))
     end
     if seen[name] then
       return nil, format("days[%d] %q is listed twice", i, name)
@@ -397,10 +417,23 @@ end
 -- @param opts optional `{envelope = true, days = {"monday", ...} | "weekdays" | "weekend" | "all"}`
 -- @return `{allowed_hours_start_time = "09:00", allowed_hours_end_time = "17:00",
 --   allowed_days = {...} (only when days is given)}`, or nil and a message
+local AUTOCALLS_OPTIONS = { "days", "envelope" }
+
 function windows.to_autocalls(input, opts)
   opts = opts or {}
   if type(opts) ~= "table" then
     raise("campaign.windows.to_autocalls: opts must be a table")
+  end
+  -- A misspelt option would be ignored: {envelop = true} would still fail
+  -- on several windows, {day = "weekdays"} would call every day.
+  for name in next, opts do
+    if name ~= "days" and name ~= "envelope" then
+      local hint = suggest(name, AUTOCALLS_OPTIONS)
+      local shown = type(name) == "string" and name or ("of type " .. type(name))
+      if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
+      raise(format("campaign.windows.to_autocalls: unknown option %s (%sknown: %s)", shown,
+        hint and format("did you mean %s? ", hint) or "", concat(AUTOCALLS_OPTIONS, ", ")))
+    end
   end
   local list, err = windows.parse(input)
   if not list then return nil, err end

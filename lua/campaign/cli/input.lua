@@ -340,14 +340,19 @@ end
 -- An update item of a batch: {"id": ID, "fields": {...}}, nothing else.
 local function check_pair(out, item)
   local f = item.fields
-  if type(f) ~= "table" or f.id == nil or f.fields == nil then
+  if type(f) ~= "table" then
     out:invalid_input(item.label .. ": must be {\"id\": ID, \"fields\": {...}}")
   end
+  -- Another key first: {"id": ..., "field": {...}} is a misspelt pair.
   for k in pairs(f) do
     if k ~= "id" and k ~= "fields" then
-      out:invalid_input(format("%s: unknown key %s (an item is {\"id\": ID, \"fields\": {...}})",
-        item.label, shown(tostring(k))))
+      local hint = require("campaign.errors").suggest(k, { "id", "fields" })
+      out:invalid_input(format("%s: unknown key %s (an item is {\"id\": ID, \"fields\": {...}}%s)",
+        item.label, shown(tostring(k)), hint and format("; did you mean %s?", hint) or ""))
     end
+  end
+  if f.id == nil or f.fields == nil then
+    out:invalid_input(item.label .. ": must be {\"id\": ID, \"fields\": {...}}")
   end
   if type(f.id) ~= "string" and type(f.id) ~= "number" then
     out:invalid_input(item.label .. ": id must be a string or a number")
