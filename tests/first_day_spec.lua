@@ -511,7 +511,8 @@ describe("a misspelt operation or name of a list", function()
     local r = cli:run({ "CREATE", "--provider", "vapi", "x.json" }, { env = { VAPI_API_KEY = KEY } })
     assert.are.equal(64, r.code, r.err)
     assert.truthy(r.err:find("unknown command (the COMMAND given is not shown; commands: create, "
-      .. "update, get, list, delete, start, stop, attach-agent); did you mean create?", 1, true), r.err)
+      .. "update, get, list, delete, start, stop, attach-agent, plan, apply); did you mean create?", 1,
+      true), r.err)
     r = cli:run({ "get", "--provider", "Vapi", "--id", "c-1" }, { env = { VAPI_API_KEY = KEY } })
     assert.are.equal(64, r.code, r.err)
     assert.truthy(r.err:find("unknown provider (the --provider value is not shown; known: atlas, "

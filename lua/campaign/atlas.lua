@@ -123,7 +123,9 @@ local function apply_channel(out, problems, touched, channel)
   if channel == nil then return nil end
   local spec = atlas.CHANNELS[channel]
   if not spec then
-    add(problems, "channel", format("must be one of %s (got %s)", channel_list(), quoted(channel)))
+    local hint = require("campaign.errors").suggest(channel, CHANNEL_ORDER)
+    add(problems, "channel", format("must be one of %s (got %s)%s", channel_list(), quoted(channel),
+      hint and format("; did you mean %q?", hint) or ""))
     touched.campaignType, touched.CallType, touched.MessagesCampaign = true, true, true
     return nil
   end
