@@ -179,6 +179,17 @@ describe("names in another case, or misspelt", function()
     assert.truthy(e:find("unknown call option Timeout (did you mean timeout? known: "
       .. "connect_timeout, max_retries, max_wait, timeout)", 1, true), e)
   end)
+
+  it("a batch's option given to the client says where it goes", function()
+    local e = raised(function() campaign.client { provider = "vapi", api_key = KEY, concurency = 4 } end)
+    assert.truthy(e:find("campaign.client: unknown option concurency (concurrency is an option of "
+      .. "create_many, update_many and apply, given with the call: c:create_many(list, "
+      .. "{concurrency = ...}))", 1, true), e)
+    e = raised(function() campaign.client { provider = "vapi", api_key = KEY, timout = 4 } end)
+    assert.truthy(e:find("campaign.client: unknown option timout (did you mean timeout?)", 1, true), e)
+    e = raised(function() campaign.client { provider = "vapi", api_key = KEY, colour = 4 } end)
+    assert.truthy(e:find("campaign.client: unknown option colour$"), e)
+  end)
 end)
 
 describe("err.op", function()

@@ -132,6 +132,12 @@ local function loopback(host)
   return true
 end
 
+-- Options of calls, not of the client: named when given to campaign.client.
+local CALL_OPTIONS = { concurrency = "create_many, update_many and apply",
+  on_progress = "create_many, update_many and apply" }
+for name in pairs(CALL_OPTIONS) do CALL_OPTIONS[#CALL_OPTIONS + 1] = name end
+table.sort(CALL_OPTIONS)
+
 -- The options' names and simple values. Returns the provider.
 local function check_options(opts)
   if type(opts) ~= "table" then
@@ -142,8 +148,12 @@ local function check_options(opts)
       local hint = type(name) == "string" and core.suggest(name, OPTIONS)
       local shown = tostring(name)
       if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
+      -- An option of the calls that run many (or of one call) given here.
+      local call = not hint and type(name) == "string" and core.suggest(name, CALL_OPTIONS)
       raise(format("campaign.client: unknown option %s%s", shown,
-        hint and format(" (did you mean %s?)", hint) or ""))
+        hint and format(" (did you mean %s?)", hint)
+        or call and format(" (%s is an option of %s, given with the call: "
+          .. "c:create_many(list, {%s = ...}))", call, CALL_OPTIONS[call], call) or ""))
     end
   end
   local provider = providers[opts.provider]
