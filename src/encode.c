@@ -182,6 +182,66 @@ static int core_encode(lua_State *L) {
   return walk_schema(L, 1);
 }
 
+/* ---- requests --------------------------------------------------------- */
+
+/* The upvalues of a request writer (core.writer). */
+enum { RW_WORK = 1, RW_SCHEMA, RW_METHOD, RW_URL, RW_MT, RW_KNOWN, RW_N = RW_KNOWN };
+
+/* write(fields [, passthrough]) -> req | nil | false, errors
+ * core.encode's walk, and on success the request itself: a new table
+ * {method, url, body} with the writer's metatable. nil when the fields need
+ * the provider's Lua step first (core.encode's known). */
+static int write_request(lua_State *L) {
+  const vschema *schema = lua_touserdata(L, lua_upvalueindex(RW_SCHEMA));
+  int passthrough = lua_toboolean(L, 2);
+  int known;
+  vctx ctx;
+  work *w;
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(RW_KNOWN));   /* 3: the known texts, or nil */
+  known = lua_istable(L, 3) ? 3 : 0;
+  lua_pushnil(L);   /* 4: the slot of the errors list */
+  w = work_take(L);
+  v_init(&ctx, L, 4, passthrough, known, &w->out, &w->keys, w->found, ++w->walks);
+  v_check_root(&ctx, schema, 1);
+  if (ctx.to_lua || ctx.nerr > 0) {
+    return walk_answer(L, &ctx, w, 4, 1);
+  }
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, lua_upvalueindex(RW_METHOD));
+  lua_setfield(L, -2, "method");
+  lua_pushvalue(L, lua_upvalueindex(RW_URL));
+  lua_setfield(L, -2, "url");
+  lua_pushlstring(L, w->out.p, w->out.len);
+  work_give_back(w);
+  lua_setfield(L, -2, "body");
+  lua_pushvalue(L, lua_upvalueindex(RW_MT));
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+/* core.writer(schema, method, url, mt [, known]) -> write
+ * A request writer for an operation whose only input is its fields: what
+ * does not change from call to call is kept in the function. */
+static int core_writer(lua_State *L) {
+  const vschema *schema = schema_arg(L);
+  luaL_checktype(L, 2, LUA_TSTRING);
+  luaL_checktype(L, 3, LUA_TSTRING);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 5)) {
+    luaL_checktype(L, 5, LUA_TTABLE);
+  }
+  lua_settop(L, 5);
+  lua_pushvalue(L, lua_upvalueindex(1));   /* the walk's buffers, shared */
+  lua_pushlightuserdata(L, (void *)(uintptr_t)schema);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_pushvalue(L, 4);
+  lua_pushvalue(L, 5);
+  lua_pushcclosure(L, write_request, RW_N);
+  return 1;
+}
+
 /* core.json(value) -> text | false, errors
  * Any JSON value (a free-form one: no schema), checked as the free-form
  * parts of a body are and written the same way; the problems' fields are
@@ -258,4 +318,10 @@ void campaign_encode_open(lua_State *L) {
     lua_pushcclosure(L, r->func, 1);
     lua_setfield(L, -2, r->name);
   }
+  /* The writers share core.encode's buffers. */
+  lua_getfield(L, -1, "encode");
+  lua_getupvalue(L, -1, 1);
+  lua_pushcclosure(L, core_writer, 1);
+  lua_setfield(L, -3, "writer");
+  lua_pop(L, 1);
 }

@@ -96,10 +96,12 @@ static void customer_rules(vctx *ctx, int idx) {
   }
   e164 = v_get_boolean(ctx, idx, "numberE164CheckEnabled") != 0;
   /* Lengths (3..40) were checked with the field, and text that is not
-   * UTF-8 or has a NUL byte was reported there; only the shape is left. */
+   * UTF-8 or has a NUL byte was reported there; only the shape is left
+   * (a number of the right shape is ASCII: the UTF-8 check is for the
+   * others only). */
   if (number && len >= 3 && len <= 40 &&
-      text_utf8_length((const unsigned char *)number, len) >= 0 &&
-      !(e164 ? V_E164.check(number, len) : check_loose_number(number, len))) {
+      !(e164 ? V_E164.check(number, len) : check_loose_number(number, len)) &&
+      text_utf8_length((const unsigned char *)number, len) >= 0) {
     int old = v_path_push(ctx, "number");
     number_error(ctx, number, len, e164);
     v_path_pop(ctx, old);

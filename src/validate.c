@@ -345,13 +345,17 @@ void v_check_value(vctx *ctx, const vfield *f, int idx) {
 static const vfield *known_field(vctx *ctx, const vobject *obj, const char *key, size_t len) {
   uintptr_t h = ((uintptr_t)key >> 4) ^ ((uintptr_t)obj >> 3);
   vfound *c = &ctx->found[h & (V_FOUND - 1)];
+  /* In a later walk the address may be another string: a field found is
+   * the key when the lengths agree and so do the bytes (the field's name
+   * has no NUL before its end, so a key with one never matches). */
   if (c->key == key && c->obj == obj &&
-      (c->walk == ctx->walk || (c->f && v_name_is(c->f->name, key, len)))) {
+      (c->walk == ctx->walk || (c->f && c->len == len && memcmp(c->f->name, key, len) == 0))) {
     return c->f;
   }
   c->key = key;
   c->obj = obj;
   c->f = v_find_field(obj, key, len);
+  c->len = len;
   c->walk = ctx->walk;
   return c->f;
 }

@@ -103,6 +103,7 @@ typedef struct vfound {
   const char *key;               /* NULL: an entry about obj itself */
   const vobject *obj;
   const struct vfield *f;        /* the field of that name, or NULL */
+  size_t len;                    /* the key's length */
   unsigned long long required;   /* for obj: required_bits (validate.c) */
   unsigned walk;                 /* the walk that found it */
 } vfound;

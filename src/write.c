@@ -91,7 +91,12 @@ static inline uint64_t attention8(uint64_t w) {
  * invalid UTF-8, -2 for a NUL byte. */
 static int special_byte(char *p, const unsigned char *s, size_t left, size_t *in, size_t *out) {
   unsigned char c = s[0];
-  if (c >= 0x80) {
+  if (c == '"' || c == '\\') {   /* the common ones (JSON text in a string): no table */
+    p[0] = '\\';
+    p[1] = (char)c;
+    *in = 1;
+    *out = 2;
+  } else if (c >= 0x80) {
     size_t n = text_utf8_sequence(s, left);
     if (n == 0) {
       return -1;
@@ -150,22 +155,44 @@ static size_t copy_escaped(char *p, const unsigned char *s, size_t len, long *ch
   return (size_t)(p - start);
 }
 
-/* A string of 8 to 16 bytes (most names and values) that needs nothing
- * done: two 8-byte words, the second overlapping the first, copied as they
- * are. Returns 0 when the string is not that. */
+/* A string of at most 16 bytes (most names and values) that needs nothing
+ * done: read as two words that overlap (two 8-byte ones from 8 bytes up,
+ * two 4-byte ones from 4), checked at once and copied as they are; below 4
+ * bytes, byte by byte. Returns 0 when the string is not that. */
 static int copy_short_plain(char *p, const char *s, size_t len) {
   const uint64_t highs = 0x8080808080808080ull;
-  uint64_t first, last;
-  if (len < 8 || len > 16) {
-    return 0;
+  if (len >= 8) {
+    uint64_t first, last;
+    if (len > 16) {
+      return 0;
+    }
+    memcpy(&first, s, 8);
+    memcpy(&last, s + len - 8, 8);
+    if (((first | last) & highs) || needs_escape8(first) || needs_escape8(last)) {
+      return 0;
+    }
+    memcpy(p, &first, 8);
+    memcpy(p + len - 8, &last, 8);
+  } else if (len >= 4) {
+    uint32_t first, last;
+    uint64_t both;
+    memcpy(&first, s, 4);
+    memcpy(&last, s + len - 4, 4);
+    both = (uint64_t)first | ((uint64_t)last << 32);
+    if ((both & highs) || needs_escape8(both)) {
+      return 0;
+    }
+    memcpy(p, &first, 4);
+    memcpy(p + len - 4, &last, 4);
+  } else {
+    for (size_t i = 0; i < len; i++) {
+      unsigned char c = (unsigned char)s[i];
+      if (c >= 0x80 || needs_escape(c)) {
+        return 0;
+      }
+      p[i] = (char)c;
+    }
   }
-  memcpy(&first, s, 8);
-  memcpy(&last, s + len - 8, 8);
-  if (((first | last) & highs) || needs_escape8(first) || needs_escape8(last)) {
-    return 0;
-  }
-  memcpy(p, &first, 8);
-  memcpy(p + len - 8, &last, 8);
   return 1;
 }
 

@@ -133,10 +133,9 @@ local function loopback(host)
 end
 
 -- Options of calls, not of the client: named when given to campaign.client.
-local CALL_OPTIONS = { concurrency = "create_many, update_many and apply",
+local CALL_OPTIONS = { "concurrency", "on_progress",
+  concurrency = "create_many, update_many and apply",
   on_progress = "create_many, update_many and apply" }
-for name in pairs(CALL_OPTIONS) do CALL_OPTIONS[#CALL_OPTIONS + 1] = name end
-table.sort(CALL_OPTIONS)
 
 -- The options' names and simple values. Returns the provider.
 local function check_options(opts)

@@ -126,32 +126,28 @@ local function write_body(client, op, schema, fields)
   return nil, refused(client, op, fields, problems)
 end
 
--- The request of an operation whose only input is its fields (create):
--- the common call, made once per client and operation with what does not
--- change from one call to the next.
-local function fields_only(client, op, spec)
-  local schema, method, url, mt = spec.schema, spec.method, spec.url, client._request_mt
-  local known = client._known
-  return function(self, fields)
-    -- The walk alone when no step of the provider's is due.
-    local body, problems = core_encode(schema, fields, self.passthrough, known)
-    local dropped
-    if body == nil then
-      body, problems, dropped = write_body(self, op, schema, fields)
-      if not body then return nil, problems end
-    elseif not body then
-      return nil, refused(self, op, fields, problems)
-    end
-    return setmetatable({ method = method, url = url, body = body, dropped = dropped }, mt)
-  end
+-- The request of an operation whose only input is its fields (create), when
+-- the walk of its writer (core.writer) did not make it: nil, the provider's
+-- step is due; false, the fields were refused.
+local function fields_only_slow(client, op, spec, fields, made, problems)
+  if made == false then return nil, refused(client, op, fields, problems) end
+  local body, err, dropped = write_body(client, op, spec.schema, fields)
+  if not body then return nil, err end
+  return setmetatable({ method = spec.method, url = spec.url, body = body, dropped = dropped },
+    client._request_mt)
 end
 
 --- Builds the request an operation would send, without sending it.
 -- @return req `{method, url, headers, body, dropped}`, or nil and an error
 function methods:prepare(op, fields, id)
   local spec = self._ops[op]
-  local quick = spec and spec.fields_only
-  if quick then return quick(self, fields) end
+  -- The common call (create): one walk makes the request.
+  local write = spec and spec.fields_only
+  if write then
+    local req, problems = write(fields, self.passthrough)
+    if req then return req end
+    return fields_only_slow(self, op, spec, fields, req, problems)
+  end
   if not spec then
     local known = {}
     for name in pairs(self._ops) do known[#known + 1] = name end
@@ -203,8 +199,9 @@ function methods:prepare(op, fields, id)
         type(fields)))
     end
     if not spec.has_id and not spec.query and (self._known or not self._normalize) then
-      spec.fields_only = fields_only(self, op, spec)
-      return spec.fields_only(self, fields)
+      spec.fields_only = core.writer(spec.schema, spec.method, spec.url, self._request_mt,
+        self._known)
+      return self:prepare(op, fields)
     end
     local err
     body, err, dropped = write_body(self, op, spec.schema, fields)
