@@ -343,3 +343,58 @@ describe("core.http header sets (handle:headers)", function()
     assert.matches("the HTTP handle is closed", raised(h.headers, h, 4, {}))
   end)
 end)
+
+describe("core.writer", function()
+  local core = require "campaign.core"
+  local cjson = require "cjson"
+  local mt = { __index = function() return "lazy" end }
+  local url = "https://api.vapi.ai/v2/campaign"
+  local FIELDS = { name = "Q2", assistantId = "a", phoneNumberId = "p",
+    customers = { { number = "+14155550101" } } }
+
+  it("makes the request of a body in one call: method, url, the body the walk wrote", function()
+    local write = core.writer(core.schema("vapi.create"), "POST", url, mt)
+    local req = write(FIELDS)
+    assert.are.equal("POST", rawget(req, "method"))
+    assert.are.equal(url, rawget(req, "url"))
+    assert.are.equal(core.encode("vapi.create", FIELDS), rawget(req, "body"))
+    assert.are.equal(mt, getmetatable(req))
+    assert.are.equal("lazy", req.headers)
+    assert.are_not.equal(req, write(FIELDS))   -- a new table every time
+  end)
+
+  it("answers false and the problems as core.encode does", function()
+    local write = core.writer("vapi.create", "POST", url, mt)
+    local ok, problems = write({ name = "Q2" })
+    assert.is_false(ok)
+    local _, same = core.encode("vapi.create", { name = "Q2" })
+    assert.are.same(same, problems)
+    ok, problems = write("not a table")
+    assert.is_false(ok)
+    assert.are.equal("fields must be a table (got string)", problems[1].message)
+  end)
+
+  it("lets passthrough names through when asked", function()
+    local write = core.writer("vapi.create", "POST", url, mt)
+    local fields = { newField = 1 }
+    for k, v in pairs(FIELDS) do fields[k] = v end
+    assert.is_false((write(fields)))
+    assert.truthy(cjson.decode(write(fields, true).body).newField)
+  end)
+
+  it("hands back nil when the provider's Lua step is due (known texts given)", function()
+    local write = core.writer("atlas.campaign", "POST", url, mt, {})
+    local fields = { name = "x", campaignType = "1", CallType = "2",
+      TemplateId = "6be44833-9133-4639-b6c9-425aee057c1c" }
+    assert.is_table(write(fields))
+    fields.channel = "outbound"
+    assert.is_nil(write(fields))
+  end)
+
+  it("raises a clear error for bad arguments", function()
+    assert.has_error(function() core.writer("nope", "POST", url, mt) end)
+    assert.has_error(function() core.writer("vapi.create", 1, url, mt) end)
+    assert.has_error(function() core.writer("vapi.create", "POST", url, "mt") end)
+    assert.has_error(function() core.writer("vapi.create", "POST", url, mt, "known") end)
+  end)
+end)
