@@ -185,7 +185,18 @@ static int core_encode(lua_State *L) {
 /* ---- requests --------------------------------------------------------- */
 
 /* The upvalues of a request writer (core.writer). */
-enum { RW_WORK = 1, RW_SCHEMA, RW_METHOD, RW_URL, RW_MT, RW_KNOWN, RW_N = RW_KNOWN };
+enum {
+  RW_WORK = 1, RW_SCHEMA, RW_METHOD, RW_URL, RW_MT, RW_KNOWN,
+  RW_KEY_METHOD, RW_KEY_URL, RW_KEY_BODY,   /* the names, made once */
+  RW_N = RW_KEY_BODY
+};
+
+/* t[upvalue key] = the value on top (raw: the table is new). */
+static void rw_set(lua_State *L, int key) {
+  lua_pushvalue(L, lua_upvalueindex(key));
+  lua_insert(L, -2);
+  lua_rawset(L, -3);
+}
 
 /* write(fields [, passthrough]) -> req | nil | false, errors
  * core.encode's walk, and on success the request itself: a new table
@@ -209,12 +220,12 @@ static int write_request(lua_State *L) {
   }
   lua_createtable(L, 0, 4);
   lua_pushvalue(L, lua_upvalueindex(RW_METHOD));
-  lua_setfield(L, -2, "method");
+  rw_set(L, RW_KEY_METHOD);
   lua_pushvalue(L, lua_upvalueindex(RW_URL));
-  lua_setfield(L, -2, "url");
+  rw_set(L, RW_KEY_URL);
   lua_pushlstring(L, w->out.p, w->out.len);
   work_give_back(w);
-  lua_setfield(L, -2, "body");
+  rw_set(L, RW_KEY_BODY);
   lua_pushvalue(L, lua_upvalueindex(RW_MT));
   lua_setmetatable(L, -2);
   return 1;
@@ -238,6 +249,9 @@ static int core_writer(lua_State *L) {
   lua_pushvalue(L, 3);
   lua_pushvalue(L, 4);
   lua_pushvalue(L, 5);
+  lua_pushliteral(L, "method");
+  lua_pushliteral(L, "url");
+  lua_pushliteral(L, "body");
   lua_pushcclosure(L, write_request, RW_N);
   return 1;
 }
