@@ -345,7 +345,6 @@ describe("core.http header sets (handle:headers)", function()
 end)
 
 describe("core.writer", function()
-  local core = require "campaign.core"
   local cjson = require "cjson"
   local mt = { __index = function() return "lazy" end }
   local url = "https://api.vapi.ai/v2/campaign"

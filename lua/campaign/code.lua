@@ -16,7 +16,8 @@ local type, pairs, ipairs, next, tostring, pcall = type, pairs, ipairs, next,
   tostring, pcall
 local floor = math.floor
 local concat, sort, format = table.concat, table.sort, string.format
-local raise, is_error, suggest = errors.raise, errors.is_error, errors.suggest
+local raise, is_error, suggest, unknown_name = errors.raise, errors.is_error, errors.suggest,
+  errors.unknown
 local new_error, check_self = base.new_error, base.check_self
 
 local methods = {}
@@ -355,9 +356,7 @@ local function split_options(client, method, opts, own)
       for n in pairs(CALL_OPTION) do names[#names + 1] = n end
       for n in pairs(own) do names[#names + 1] = n end
       sort(names)
-      local hint = suggest(k, names)
-      raise(format("campaign %s %s: unknown option %s (%sknown: %s)", client.provider, method,
-        tostring(k), hint and format("did you mean %s? ", hint) or "", concat(names, ", ")))
+      raise(format("campaign %s %s: %s", client.provider, method, unknown_name("option", k, names)))
     end
   end
   local wait = rest.settle_wait

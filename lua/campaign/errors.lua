@@ -96,6 +96,20 @@ function M.suggest(name, candidates)
   return core.suggest(name, candidates)
 end
 
+--- The words for a name that is not one of `known` (a list of strings, in
+-- the order to show): `unknown <what> <name> (did you mean <near>? known:
+-- <list>)`. The name is shown cut at 60 bytes; one that is neither a
+-- string nor a number by its type (tostring could run a __tostring).
+function M.unknown(what, name, known)
+  local t = type(name)
+  local shown = (t == "string" or t == "number" or t == "boolean") and tostring(name)
+    or ("of type " .. t)
+  if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
+  local hint = M.suggest(name, known)
+  return format("unknown %s %s (%sknown: %s)", what, shown,
+    hint and format("did you mean %s? ", hint) or "", table.concat(known, ", "))
+end
+
 -- The directory of the module's Lua files, as their chunks name it.
 local getinfo = type(debug) == "table" and debug.getinfo
 local LIBRARY = getinfo and getinfo(1, "S").source:match("^(@.*[/\\])[^/\\]*$")

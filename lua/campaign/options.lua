@@ -5,7 +5,8 @@
 local core = require "campaign.core"
 local base = require "campaign.class"
 local providers = require "campaign.providers"
-local raise = require("campaign.errors").raise
+local errors = require "campaign.errors"
+local raise = errors.raise
 local pace = require "campaign.pace"
 
 local type, pairs, ipairs, tostring, tonumber, setmetatable, rawget = type, pairs, ipairs,
@@ -157,12 +158,7 @@ local function check_options(opts)
   end
   local provider = providers[opts.provider]
   if not provider then
-    local names = M.provider_names()
-    local hint = type(opts.provider) == "string" and core.suggest(opts.provider, names)
-    local shown = tostring(opts.provider)
-    if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
-    raise(format("campaign.client: unknown provider %s (%sknown: %s)", shown,
-      hint and format("did you mean %s? ", hint) or "", concat(names, ", ")))
+    raise("campaign.client: " .. errors.unknown("provider", opts.provider, M.provider_names()))
   end
   check_number_option(opts, "timeout", 0.001, 86400)
   check_number_option(opts, "connect_timeout", 0.001, 86400)

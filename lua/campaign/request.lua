@@ -6,12 +6,12 @@ local core = require "campaign.core"
 local base = require "campaign.class"
 local providers = require "campaign.providers"
 local errors = require "campaign.errors"
-local raise, suggest = errors.raise, errors.suggest
+local raise, unknown = errors.raise, errors.unknown
 
 local type, next, pairs, tostring, tonumber, setmetatable = type, next, pairs, tostring,
   tonumber, setmetatable
 local floor = math.floor
-local sort, format, concat = table.sort, string.format, table.concat
+local sort, format = table.sort, string.format
 local core_encode, core_json = core.encode, core.json
 local new_error, validation_error, single_problem = base.new_error, base.validation_error,
   base.single_problem
@@ -152,11 +152,7 @@ function methods:prepare(op, fields, id)
     local known = {}
     for name in pairs(self._ops) do known[#known + 1] = name end
     sort(known)
-    local hint = suggest(op, known)
-    local shown = tostring(op)
-    if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
-    raise(format("campaign %s: unknown operation %s (%sknown: %s)", self.provider, shown,
-      hint and format("did you mean %s? ", hint) or "", concat(known, ", ")))
+    raise(format("campaign %s: %s", self.provider, unknown("operation", op, known)))
   end
   if spec.unsupported then
     return nil, new_error(self, op, "unsupported", spec.unsupported)

@@ -13,7 +13,7 @@ local type, pairs, ipairs, next, tostring, tonumber, pcall = type, pairs, ipairs
   tonumber, pcall
 local floor, random, min = math.floor, math.random, math.min
 local concat, format = table.concat, string.format
-local raise = errors.raise
+local raise, unknown = errors.raise, errors.unknown
 local redact_text, redact_headers = redact.text, redact.headers
 local secrets = base.secrets
 local new_error = base.new_error
@@ -293,12 +293,8 @@ function methods:_settings(op, opts, extra)
   end
   for name in pairs(opts) do
     if not CALL_OPTIONS[name] and not (extra and extra[name]) then
-      local known = extra and MANY_NAMES or CALL_NAMES
-      local hint = type(name) == "string" and core.suggest(name, known)
-      local shown = tostring(name)
-      if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
-      raise(format("campaign %s %s: unknown call option %s (%sknown: %s)", self.provider, op,
-        shown, hint and format("did you mean %s? ", hint) or "", concat(known, ", ")))
+      raise(format("campaign %s %s: %s", self.provider, op,
+        unknown("call option", name, extra and MANY_NAMES or CALL_NAMES)))
     end
   end
   local set = { timeout = opts.timeout, connect_timeout = opts.connect_timeout,

@@ -8,7 +8,7 @@
 local templates = {}
 
 local errors = require "campaign.errors"
-local raise, suggest = errors.raise, errors.suggest
+local raise, suggest, unknown = errors.raise, errors.suggest, errors.unknown
 
 local format, concat = string.format, table.concat
 
@@ -219,11 +219,7 @@ function templates.list(filter)
   end
   for k in next, filter do
     if k ~= "language" and k ~= "channel" then
-      local hint = suggest(k, FILTER_KEYS)
-      local name = type(k) == "string" and k or ("of type " .. type(k))
-      if #name > 60 then name = name:sub(1, 60) .. "..." end
-      raise(format("campaign.templates.list: unknown filter key %s (%sknown: %s)", name,
-        hint and format("did you mean %s? ", hint) or "", concat(FILTER_KEYS, ", ")))
+      raise("campaign.templates.list: " .. unknown("filter key", k, FILTER_KEYS))
     end
   end
   local language, channel = filter.language, filter.channel

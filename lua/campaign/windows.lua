@@ -20,7 +20,7 @@
 local windows = {}
 
 local errors = require "campaign.errors"
-local raise, suggest = errors.raise, errors.suggest
+local raise, suggest, unknown = errors.raise, errors.suggest, errors.unknown
 
 local format, concat = string.format, table.concat
 local floor = math.floor
@@ -428,11 +428,7 @@ function windows.to_autocalls(input, opts)
   -- on several windows, {day = "weekdays"} would call every day.
   for name in next, opts do
     if name ~= "days" and name ~= "envelope" then
-      local hint = suggest(name, AUTOCALLS_OPTIONS)
-      local shown = type(name) == "string" and name or ("of type " .. type(name))
-      if #shown > 60 then shown = shown:sub(1, 60) .. "..." end
-      raise(format("campaign.windows.to_autocalls: unknown option %s (%sknown: %s)", shown,
-        hint and format("did you mean %s? ", hint) or "", concat(AUTOCALLS_OPTIONS, ", ")))
+      raise("campaign.windows.to_autocalls: " .. unknown("option", name, AUTOCALLS_OPTIONS))
     end
   end
   local list, err = windows.parse(input)
