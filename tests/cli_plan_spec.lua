@@ -577,30 +577,10 @@ describe("campaign plan and apply", function()
     for i = 1, 8 do list[i] = body("vapi", "Held " .. i) end
     local path = file("held.json", list)
     emu:fault { provider = "vapi", method = "POST", hold = 10, times = -1 }
-    local dir = cli.tmp
-    -- A shell runs the tool and keeps its exit status; the tool is its child.
-    local shell = tonumber(proc.capture(("sh -c %s > /dev/null 2>&1 & echo $!"):format(shquote(
-      ("cd %s && VAPI_API_KEY=%s %s bin/campaign apply --yes --provider vapi --base-url %s "
-        .. "--concurrency 2 %s > %s/ctrl.out 2> %s/ctrl.err; echo $? > %s/ctrl.rc"):format(
-        shquote(proc.ROOT), KEYS.vapi, proc.LUA, emu:url("vapi"), shquote(path), dir, dir, dir)))))
-    local tool
-    for _ = 1, 500 do
-      tool = proc.children(shell)[1]
-      if tool and emu:count { method = "POST" } >= 2 then break end
-      os.execute("sleep 0.02")
-    end
-    assert(tool, "the tool did not start")
-    proc.signal(tool, "INT")
-    -- The batch looks for the Ctrl-C at least every second; then the two
-    -- under way may end (none more is sent once it has seen it).
-    os.execute("sleep 1.5")
-    emu:release()
-    for _ = 1, 1000 do
-      if proc.read_file(dir .. "/ctrl.rc") then break end
-      os.execute("sleep 0.02")
-    end
-    assert.are.equal("130", (proc.read_file(dir .. "/ctrl.rc") or ""):match("%d+"))
-    local out = lines(proc.read_file(dir .. "/ctrl.out"))
+    local rc, text = proc.interrupted(emu, KEYS.vapi, "apply --yes --provider vapi --base-url "
+      .. emu:url("vapi") .. " --concurrency 2 " .. shquote(path), cli.tmp, 2)
+    assert.are.equal("130", rc)
+    local out = lines(text)
     cli.outputs[#cli.outputs + 1] = table.concat(out, "\n")
     local created = #emu:campaigns("vapi")
     assert.is_true(created >= 1 and created < 8, tostring(created))

@@ -374,32 +374,10 @@ describe("the command-line tool at a rate limit", function()
     -- while two are under way, however slow the machine.
     emu:fault { provider = "vapi", method = "POST", hold = 10, times = -1 }
     local path = cli:file("slow.json", list_of(10))
-    local dir = cli.tmp
-    -- A shell runs the tool and keeps its exit status; the tool is its child.
-    local shell = tonumber(proc.capture(("sh -c %s > /dev/null 2>&1 & echo $!"):format(proc.shquote(
-      ("cd %s && VAPI_API_KEY=%s %s bin/campaign create --provider vapi --base-url %s "
-        .. "--concurrency 2 %s > %s/ctrl.out 2> %s/ctrl.err; echo $? > %s/ctrl.rc"):format(
-        proc.shquote(proc.ROOT), emu.keys.vapi, proc.LUA, emu:url("vapi"), proc.shquote(path),
-        dir, dir, dir)))))
-    local tool
-    for _ = 1, 500 do
-      tool = proc.children(shell)[1]
-      if tool and emu:count { method = "POST" } >= 2 then break end
-      os.execute("sleep 0.02")
-    end
-    assert(tool, "the tool did not start")
-    proc.signal(tool, "INT")
-    -- The batch looks for the Ctrl-C at least every second; then the two
-    -- under way may end (none more is sent once it has seen it).
-    os.execute("sleep 1.5")
-    emu:release()
-    for _ = 1, 1000 do
-      if proc.read_file(dir .. "/ctrl.rc") then break end
-      os.execute("sleep 0.02")
-    end
-    assert.are.equal("130", (proc.read_file(dir .. "/ctrl.rc") or ""):match("%d+"))
-    local out = cjson.decode(proc.read_file(dir .. "/ctrl.out"))
-    local err = proc.read_file(dir .. "/ctrl.err")
+    local rc, text, err = proc.interrupted(emu, emu.keys.vapi, "create --provider vapi --base-url "
+      .. emu:url("vapi") .. " --concurrency 2 " .. proc.shquote(path), cli.tmp, 2)
+    assert.are.equal("130", rc)
+    local out = cjson.decode(text)
     assert.are.equal(10, #out)
     local created = 0
     for i = 1, 10 do

@@ -89,4 +89,35 @@ function proc.signal(pid, sig)
   proc.sh("kill -" .. sig .. " " .. pid)
 end
 
+--- Runs the command-line tool with `args` (a shell string; VAPI_API_KEY set
+-- to key) in the background from the checkout, in dir, and sends it a
+-- Ctrl-C once emu holds `held` POSTs under way (fault `hold`); then lets
+-- them go and waits for the tool's end. Returns its exit status (a
+-- string), standard output and standard error.
+function proc.interrupted(emu, key, args, dir, held)
+  -- A shell runs the tool and keeps its exit status; the tool is its child.
+  local shell = tonumber(proc.capture(("sh -c %s > /dev/null 2>&1 & echo $!"):format(proc.shquote(
+    ("cd %s && VAPI_API_KEY=%s %s bin/campaign %s > %s/ctrl.out 2> %s/ctrl.err; "
+      .. "echo $? > %s/ctrl.rc"):format(proc.shquote(proc.ROOT), key, proc.LUA, args, dir, dir,
+      dir)))))
+  local tool
+  for _ = 1, 500 do
+    tool = proc.children(shell)[1]
+    if tool and emu:count { method = "POST" } >= held then break end
+    os.execute("sleep 0.02")
+  end
+  assert(tool, "the tool did not start")
+  proc.signal(tool, "INT")
+  -- A batch looks for the Ctrl-C at least every second; then the requests
+  -- under way may end (none more is sent once it has seen it).
+  os.execute("sleep 1.5")
+  emu:release()
+  for _ = 1, 1000 do
+    if proc.read_file(dir .. "/ctrl.rc") then break end
+    os.execute("sleep 0.02")
+  end
+  return (proc.read_file(dir .. "/ctrl.rc") or ""):match("%d+"), proc.read_file(dir .. "/ctrl.out"),
+    proc.read_file(dir .. "/ctrl.err")
+end
+
 return proc
