@@ -137,10 +137,182 @@ for _, case in ipairs(cases) do
 end
 
 -- ---------------------------------------------------------------------------
--- 2. and 3. HTTP against the emulator, against the curl command-line tool
---    sending the same requests.
-local emu = emulator.start()
+-- 2. The transports at the floor: a local upstream (bench/upstream.conf.in,
+--    an nginx of its own) answers every create at once with a fixed 201, so
+--    that what is measured is the transport and what the module does around
+--    it.
+--    (a) nginx, one worker (bench/openresty.conf.in), under wrk: requests/s
+--        of the handler that decodes a request and creates the campaign
+--        through campaign.openresty (examples/openresty), over requests/s
+--        of proxy_pass to the same upstream. Bound: at least 0.5x.
+--    (b) 2,000 sequential c:create over libcurl against bench/curl_loop.c,
+--        the same request sent 2,000 times over one connection by a bare
+--        libcurl loop. Bound: at most 1.2x the time.
+local nginx = require "helpers.nginx"
+local proc = require "helpers.proc"
+
+local ROOT = proc.ROOT:gsub("/$", "")
+local BUILD = os.getenv("BENCH_BUILD") or "build/5.4"
+local UPSTREAM_ANSWER = '{"id":"3f1c2a9e-8d4b-4c6f-9a7e-1b2c3d4e5f61",'
+  .. '"orgId":"9a7e1b2c-3d4e-4f60-8d4b-4c6f3f1c2a9e","name":"Spring renewals",'
+  .. '"status":"scheduled","assistantId":"3f1c2a9e-8d4b-4c6f-9a7e-1b2c3d4e5f60",'
+  .. '"phoneNumberId":"7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",'
+  .. '"createdAt":"2026-05-14T09:00:00.000Z","updatedAt":"2026-05-14T09:00:00.000Z"}'
+
+local function read_text(path)
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+local function start_nginx(name, conf, vars, unset_env)
+  return assert(nginx.start { name = name, template = read_text(ROOT .. "/bench/" .. conf),
+    vars = vars, prefix_name = "lua-campaign-bench-" .. conf:match("^[^.]+") .. ".",
+    unset_env = unset_env })
+end
+
+-- The resident memory of process pid, KiB.
+local function rss_of(pid)
+  local status = read_text("/proc/" .. pid .. "/status")
+  return tonumber(status:match("VmRSS:%s*(%d+)"))
+end
+
+local upstream = start_nginx("bench upstream", "upstream.conf.in", { ANSWER = UPSTREAM_ANSWER })
+local under_test, tmp
 local ok, failure = pcall(function()
+  local fields = cases[1][3]
+  tmp = os.tmpname()
+  os.remove(tmp)
+  assert(os.execute("mkdir -p " .. tmp))
+
+  -- (a) -----------------------------------------------------------------
+  under_test = start_nginx("bench nginx", "openresty.conf.in",
+    { ROOT = ROOT, UPSTREAM_PORT = tostring(upstream.port) }, { "LUA_PATH", "LUA_CPATH" })
+  local script = tmp .. "/post.lua"
+  local f = assert(io.open(script, "w"))
+  f:write("wrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/json'\n",
+    "wrk.body = ", ("%q"):format(cjson.encode(fields)), "\n")
+  f:close()
+  -- Requests/s of one wrk run (one thread, 16 connections) and how many
+  -- requests it made; anything but 2xx answers stops the benchmark.
+  local function wrk(path, seconds)
+    local p = assert(io.popen(("wrk -t1 -c16 -d%ds -s %s http://127.0.0.1:%d%s 2>&1"):format(
+      seconds, script, under_test.port, path)))
+    local out = p:read("*a")
+    p:close()
+    local rps, count = tonumber(out:match("Requests/sec:%s*([%d.]+)")),
+      tonumber(out:match("(%d+) requests in"))
+    if not rps or out:find("Non-2xx", 1, true) or out:find("Socket errors", 1, true) then
+      error(("wrk %s: %s\n%s"):format(path, out, under_test:error_log()), 0)
+    end
+    return rps, count
+  end
+  local seconds = QUICK and 1 or 3
+  wrk("/campaigns/vapi", 1)     -- warm-up: the pools, LuaJIT's traces
+  wrk("/proxy", 1)
+  local function rate(path) return function() return (wrk(path, seconds)) end end
+  local ours, base = side_by_side(rate("/campaigns/vapi"), rate("/proxy"))
+  report("nginx handler creating / proxy_pass (req/s)", ("%.0f"):format(ours), ("%.0f"):format(base),
+    "/s", ours / base, 0.5, true)
+  -- Where the time goes: the microseconds of one request to handlers that
+  -- stop after each step (bench/stages.lua), each against proxy_pass.
+  local steps = { { "read", "read the body, answer" }, { "decode", "decode it (cjson)" },
+    { "prepare", "check and write it (prepare)" }, { "send", "send it (transport)" },
+    { "create", "c:create, the answer encoded back" } }
+  local runs = {}
+  for _ = 1, 3 do
+    for _, step in ipairs(steps) do
+      runs[step] = runs[step] or {}
+      table.insert(runs[step], (wrk("/stage/" .. step[1], seconds)))
+    end
+  end
+  local line, before = {}, nil
+  for _, step in ipairs(steps) do
+    local us = 1e6 / median(runs[step])
+    line[#line + 1] = ("%s %s%.1f"):format(step[2], before and "+" or "", us - (before or 0))
+    before = us
+  end
+  print(("  us per request (1/rate): proxy_pass %.1f; %s"):format(1e6 / base,
+    table.concat(line, ", ")))
+  -- And each step alone, in a loop, on the worker's CPU clock; the
+  -- transport over a socket that answers from memory.
+  local http = require "socket.http"
+  local profile = {}
+  for _ = 1, 3 do
+    local text = assert(http.request(("http://127.0.0.1:%d/stage/profile"):format(under_test.port),
+      cjson.encode(fields)))
+    for name, us in text:gmatch("(%S+)=(%S+)") do
+      profile[name] = profile[name] or {}
+      table.insert(profile[name], tonumber(us))
+    end
+  end
+  line = {}
+  for _, name in ipairs { "decode", "prepare", "transport", "answer_decode", "create", "answer_encode" } do
+    line[#line + 1] = ("%s %.2f"):format(name:gsub("_", " "), median(profile[name]))
+  end
+  print("  CPU us per step alone, nginx's Lua: " .. table.concat(line, ", "))
+
+  -- (b) -----------------------------------------------------------------
+  local N = QUICK and 300 or 2000
+  local c = campaign.client { provider = "vapi", api_key = "bench-key-0123456789",
+    base_url = "http://127.0.0.1:" .. upstream.port }
+  local req = assert(c:prepare("create", fields))
+  local body_file = tmp .. "/body.json"
+  f = assert(io.open(body_file, "w"))
+  f:write(req.body)
+  f:close()
+  local cmd = { proc.shquote(BUILD .. "/bench/curl_loop"), proc.shquote(req.url), N,
+    proc.shquote(body_file) }
+  for name, value in pairs(req.headers) do cmd[#cmd + 1] = proc.shquote(name .. ": " .. value) end
+  cmd = table.concat(cmd, " ")
+  local function creates()
+    local t0 = core.now()
+    for _ = 1, N do assert(c:create(fields)) end
+    return core.now() - t0
+  end
+  local function bare_loop()
+    local p = assert(io.popen(cmd))
+    local elapsed = tonumber(p:read("*a"))
+    p:close()
+    return assert(elapsed, "bench/curl_loop failed")
+  end
+  creates()
+  ours, base = side_by_side(creates, bare_loop)
+  report(("%d sequential creates / bare libcurl (time)"):format(N), ("%.3f"):format(ours),
+    ("%.3f"):format(base), " s", ours / base, 1.2)
+  local answer = cjson.encode(assert(c:create(fields)))
+  local prepare = side_by_side(timed_loop(N, function() return c:prepare("create", fields) end),
+    timed_loop(N, function() return cjson.decode(answer) end))
+  local decode = side_by_side(timed_loop(N, function() return cjson.decode(answer) end),
+    function() return 0 end)
+  print(("  us per create: bare libcurl %.1f, c:create %.1f, of which prepare %.1f and the "
+    .. "answer's decoding %.1f"):format(base / N * 1e6, ours / N * 1e6, prepare / N * 1e6,
+    decode / N * 1e6))
+  c:close()
+
+  -- Memory stays flat (see 4.): the worker's resident memory before and
+  -- after 200,000 more creates through the handler.
+  local total = QUICK and 20000 or 200000
+  local pid = assert(http.request(("http://127.0.0.1:%d/pid"):format(under_test.port)))
+  local kib = rss_of(pid)
+  local done = 0
+  while done < total do done = done + select(2, wrk("/campaigns/vapi", QUICK and 1 or 2)) end
+  kib = rss_of(pid) - kib
+  print(("%-44s %+10d KiB  (bound 1024 KiB)%s"):format(
+    ("RSS growth of the nginx worker, %d creates"):format(done), kib,
+    kib < 1024 and "" or "  OVER BOUND"))
+end)
+if under_test then under_test:stop() end
+upstream:stop()
+if tmp then os.execute("rm -rf " .. tmp) end
+if not ok then error(failure, 0) end
+
+-- ---------------------------------------------------------------------------
+-- 3. Batches against the emulator, against the curl command-line tool
+--    sending the same requests with --parallel.
+local emu = emulator.start()
+ok, failure = pcall(function()
   local N = QUICK and 300 or 2000
   local c = campaign.client { provider = "vapi", api_key = emu.keys.vapi, base_url = emu:url("vapi") }
   local fields = cases[1][3]
@@ -152,7 +324,7 @@ local ok, failure = pcall(function()
   local f = assert(io.open(body_file, "w"))
   f:write(req.body)
   f:close()
-  -- One curl config with N requests: curl keeps one connection for them.
+  -- One curl config with N requests.
   local cfg = dir .. "/requests.cfg"
   f = assert(io.open(cfg, "w"))
   for i = 1, N do
@@ -173,20 +345,6 @@ local ok, failure = pcall(function()
     return core.now() - t0
   end
 
-  local function creates()
-    emu:reset()
-    local t0 = core.now()
-    for _ = 1, N do assert(c:create(fields)) end
-    return core.now() - t0
-  end
-  local function curl_sequential()
-    emu:reset()
-    return run("curl -sS --fail -K " .. cfg)
-  end
-  local ours, base = side_by_side(creates, curl_sequential)
-  report(("%d sequential creates (time)"):format(N), ("%.3f"):format(ours), ("%.3f"):format(base),
-    " s", ours / base, 1.1)
-
   emu:reset()
   for _ = 1, 50 do assert(c:create(fields)) end
   local stats = emu:stats()
@@ -206,7 +364,7 @@ local ok, failure = pcall(function()
     emu:reset()
     return run("curl -sS --fail --parallel --parallel-max 16 -K " .. cfg)
   end
-  ours, base = side_by_side(batch, curl_parallel)
+  local ours, base = side_by_side(batch, curl_parallel)
   report(("%d creates, concurrency 16 (throughput)"):format(N), ("%.0f"):format(N / ours),
     ("%.0f"):format(N / base), "/s", base / ours, 0.9, true)
   os.execute("rm -rf " .. dir)
@@ -271,12 +429,7 @@ local R = 50
 
 -- nginx with limit_req at R requests/s; its base URL, and a stop function.
 local function start_limit_req()
-  local nginx = require "helpers.nginx"
-  local f = assert(io.open("bench/limit_req.conf.in", "rb"))
-  local template = f:read("*a")
-  f:close()
-  local srv = assert(nginx.start { name = "limit_req server", template = template,
-    vars = { RATE = tostring(R) }, prefix_name = "lua-campaign-bench-limit." })
+  local srv = start_nginx("limit_req server", "limit_req.conf.in", { RATE = tostring(R) })
   return "http://127.0.0.1:" .. srv.port, function() srv:stop() end
 end
 

@@ -1,0 +1,144 @@
+-- luacheck: globals ngx
+-- make bench: the steps of the OpenResty handler one by one, to tell where
+-- the time goes (bench/openresty.conf.in routes /stage/<name> here). Under
+-- wrk, each location does one step more than the one before:
+--   read     the request body read, a fixed answer
+--   decode   and decoded (cjson)
+--   prepare  and checked and written (c:prepare)
+--   send     and sent through the transport, its answer passed on as it came
+--   create   c:create (the answer decoded) and encoded back, as the handler
+-- and /stage/profile times each step alone in a loop, on the worker's CPU
+-- clock, the transport over a socket that answers from memory (the Lua
+-- work of a request without nginx's).
+local cjson = require "cjson.safe"
+local openresty = require "campaign.openresty"
+
+local M = {}
+
+local ANSWER = '{"id":"fixed"}'
+
+local client
+
+local function body()
+  ngx.req.read_body()
+  return ngx.req.get_body_data()
+end
+
+local steps = {}
+
+function steps.read()
+  body()
+  ngx.print(ANSWER)
+end
+
+function steps.decode()
+  local fields = cjson.decode(body())
+  ngx.print(fields and ANSWER or "{}")
+end
+
+function steps.prepare()
+  local req = assert(client:prepare("create", cjson.decode(body())))
+  ngx.print(req.body and ANSWER or "{}")
+end
+
+function steps.send()
+  local req = assert(client:prepare("create", cjson.decode(body())))
+  local resp = assert(client.transport { method = req.method, url = req.url,
+    headers = req.headers, body = req.body, timeout = 15, connect_timeout = 10, no_resend = true })
+  ngx.status = resp.status
+  ngx.print(resp.body)
+end
+
+function steps.create()
+  local created = assert(client:create(cjson.decode(body())))
+  ngx.status = 201
+  ngx.print(cjson.encode(created))
+end
+
+-- A socket that answers every request with `answer` (the upstream's own
+-- bytes), read in one piece.
+local function memory_socket(answer)
+  local Socket = {}
+  Socket.__index = Socket
+  local function ok() return 1 end
+  Socket.settimeout, Socket.setkeepalive, Socket.close = ok, ok, ok
+  function Socket.connect() return 1 end
+  function Socket.getreusedtimes() return 1 end
+  Socket.send = ok
+  function Socket:receiveany()
+    if self.done then return nil, "closed" end
+    self.done = true
+    return answer
+  end
+  -- What the transports before receiveany read with: lines and counts.
+  function Socket:receive(what)
+    local at = self.at or 1
+    if type(what) == "number" then
+      self.at = at + what
+      return answer:sub(at, at + what - 1)
+    end
+    local eol = answer:find("\r\n", at, true)
+    self.at = eol + 2
+    return answer:sub(at, eol - 1)
+  end
+  return function() return setmetatable({}, Socket) end
+end
+
+-- The upstream's answer to a create, as it sends it.
+local function upstream_answer(url, request)
+  local host, port = url:match("^http://([^:/]+):(%d+)")
+  local sock = ngx.socket.tcp()
+  sock:settimeout(5000)
+  assert(sock:connect(host, tonumber(port)))
+  assert(sock:send(request))
+  local head = assert(sock:receiveuntil("\r\n\r\n")())
+  local length = tonumber(head:match("\r\n[Cc]ontent%-[Ll]ength: *(%d+)"))
+  local text = head .. "\r\n\r\n" .. assert(sock:receive(length))
+  sock:close()
+  return text
+end
+
+function steps.profile()
+  local n = tonumber(ngx.var.arg_n) or 5000
+  local text = body()
+  local fields = cjson.decode(text)
+  local req = assert(client:prepare("create", fields))
+  local treq = { method = req.method, url = req.url, headers = req.headers, body = req.body,
+    timeout = 15, connect_timeout = 10, no_resend = true }
+  local wire = ("POST /v2/campaign HTTP/1.1\r\nHost: upstream\r\nContent-Type: application/json"
+    .. "\r\nContent-Length: %d\r\n\r\n%s"):format(#req.body, req.body)
+  local answer = upstream_answer(req.url, wire)
+  local answer_body = answer:match("\r\n\r\n(.*)$")
+  local created = cjson.decode(answer_body)
+  local tcp = ngx.socket.tcp
+  local out = {}
+  local function time(name, fn)
+    ngx.socket.tcp = memory_socket(answer)
+    local ok, err = pcall(function()
+      for _ = 1, 200 do assert(fn()) end
+      collectgarbage()
+      local t0 = os.clock()
+      for _ = 1, n do fn() end
+      out[#out + 1] = ("%s=%.2f"):format(name, (os.clock() - t0) / n * 1e6)
+    end)
+    ngx.socket.tcp = tcp
+    if not ok then error(err, 0) end
+  end
+  time("decode", function() return cjson.decode(text) end)
+  time("prepare", function() return client:prepare("create", fields) end)
+  time("transport", function() return client.transport(treq) end)
+  time("answer_decode", function() return cjson.decode(answer_body) end)
+  time("create", function() return client:create(fields) end)
+  time("answer_encode", function() return cjson.encode(created) end)
+  ngx.print(table.concat(out, " "))
+end
+
+function M.run(stage, base_url)
+  if not client then
+    client = openresty.client { provider = "vapi", base_url = base_url, timeout = 15 }
+  end
+  ngx.header["Content-Type"] = "application/json"
+  steps[stage]()
+end
+
+return M
