@@ -24,6 +24,16 @@ local secrets = M.secrets
 -- The request headers of each client, key included: {plain, json}.
 M.header_templates = setmetatable({}, { __mode = "k" })
 local header_templates = M.header_templates
+-- Those header tables: they never change once made (nothing outside the
+-- module sees them: a prepared request's headers are a copy), so a
+-- transport may keep what it makes of them.
+M.fixed_headers = setmetatable({}, { __mode = "k" })
+-- The module's own transports (campaign.openresty's): the function a client
+-- is given, and the same call taking the request as positional values
+-- (method, url, headers, body, timeout, connect_timeout, no_resend), which
+-- the client uses instead: no request table per attempt, and the client's
+-- header set itself rather than a copy (an own transport changes nothing).
+M.own_transports = setmetatable({}, { __mode = "k" })
 
 local Client = {}
 Client.__index = Client

@@ -375,6 +375,7 @@ function M.make(opts, class, version)
   self._request_mt = base.request_mt(self)
   base.secrets[self] = key
   base.header_templates[self] = headers
+  base.fixed_headers[headers.plain], base.fixed_headers[headers.json] = true, true
   return self
 end
 

@@ -19,7 +19,7 @@ local secrets = base.secrets
 local new_error = base.new_error
 local redacted_headers, wire_headers, refuse_blocking = base.redacted_headers, base.wire_headers,
   base.refuse_blocking
-local curl_request = base.curl_request
+local curl_request, own_transports = base.curl_request, base.own_transports
 
 local methods = {}
 
@@ -187,6 +187,11 @@ function methods:_attempt(req, set, state)
     local resp, kind, message, sent = self._http:perform(curl_request(req, set, state))
     if resp then return { started = started, resp = resp } end
     return failed(started, kind, message, sent)
+  end
+  local own = own_transports[transport]
+  if own then
+    return transport_attempt(started, pcall(own, req.method, req.url, wire_headers(self, req),
+      req.body, set.timeout, set.connect_timeout, not set.idempotent))
   end
   local treq = { method = req.method, url = req.url, headers = req.headers, body = req.body,
     timeout = set.timeout, connect_timeout = set.connect_timeout,
