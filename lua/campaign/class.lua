@@ -84,8 +84,9 @@ function M.curl_headers(req)
   return rawget(req, "headers") or (rawget(req, "body") and M.JSON_HEADERS or M.PLAIN_HEADERS)
 end
 
---- What the libcurl handle is given for req: made once per call (or batch
--- item), kept in its state for the next attempts.
+--- What the libcurl handle is given for a batch item: made once per item,
+-- kept in its state for the next attempts (a single call passes the same
+-- values to handle:perform without a table).
 function M.curl_request(req, set, state)
   local creq = state.creq
   if not creq then

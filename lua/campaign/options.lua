@@ -360,6 +360,7 @@ function M.make(opts, class, version)
     _decode = opts.json_decode,
     _allow_blocking = opts.allow_blocking and true or false,
     _id_value = provider.id_kind == "integer" and tonumber or function(id) return id end,
+    _settings_of = {},   -- the settings of calls without options, by operation
   }, class)
   if not opts.transport then
     self._http = core.http({
