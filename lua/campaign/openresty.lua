@@ -164,6 +164,25 @@ local function line_end(sock, deadline, buf, pos, limit, too_long)
   end
 end
 
+-- A table with room for n named fields (LuaJIT's table.new; elsewhere {}).
+local new_table = (function()
+  local ok, new = pcall(require, "table.new")
+  if ok and type(new) == "function" then return new end
+  return function() return {} end
+end)()
+
+-- Header names as they came, in lower case: the same few names come in
+-- every answer.
+local lowered, nlowered = {}, 0
+local function lower_name(name)
+  local l = lowered[name]
+  if l then return l end
+  l = lower(name)
+  if nlowered >= 256 then lowered, nlowered = {}, 0 end
+  lowered[name], nlowered = l, nlowered + 1
+  return l
+end
+
 local function add_header(headers, name, value)
   local old = headers[name]
   -- Repeated headers are joined, as HTTP allows (and as the libcurl transport does).
@@ -199,21 +218,43 @@ local function read_head(sock, deadline, buf, pos)
     if not status then
       local _, _, major, minor, code = find(buf, "^HTTP/(%d)%.(%d) (%d%d%d)", pos)
       if not code then return nil, "the server did not answer with HTTP" end
-      status, headers, http10 = tonumber(code), {}, major == "1" and minor == "0"
+      status, headers, http10 = tonumber(code), new_table(0, 8), major == "1" and minor == "0"
     elseif empty_line(buf, pos, eol) then
       if status >= 200 or status == 101 then return status, headers, http10, buf, eol + 1 end
       status = nil   -- an interim answer: the next head follows
     else
-      local _, e, name = find(buf, "^([^:%s]+)[ \t]*:[ \t]*", pos)
-      if name then
-        -- The value, without the spaces and CR before the end of the line.
-        local last = eol - 1
-        local b = byte(buf, last)
-        while last > e and (b == 13 or b == 32 or b == 9) do
-          last = last - 1
+      -- name: value, the name without white space, the value trimmed. Plain
+      -- finds and byte tests: LuaJIT compiles them, not patterns.
+      local colon = find(buf, ":", pos, true)
+      if colon and colon < eol then
+        local last = colon - 1
+        local b
+        repeat
           b = byte(buf, last)
+          last = last - 1
+        until b ~= 32 and b ~= 9
+        last = last + 1
+        local i = pos
+        b = byte(buf, i)
+        while i <= last and b ~= 32 and (b < 9 or b > 13) do
+          i = i + 1
+          b = byte(buf, i)
         end
-        add_header(headers, lower(name), sub(buf, e + 1, last))
+        if i > last and last >= pos then
+          local first = colon + 1
+          b = byte(buf, first)
+          while first < eol and (b == 32 or b == 9) do
+            first = first + 1
+            b = byte(buf, first)
+          end
+          local stop = eol - 1
+          b = byte(buf, stop)
+          while stop >= first and (b == 13 or b == 32 or b == 9) do
+            stop = stop - 1
+            b = byte(buf, stop)
+          end
+          add_header(headers, lower_name(sub(buf, pos, last)), sub(buf, first, stop))
+        end
       end
     end
     pos = eol + 1
