@@ -178,7 +178,13 @@ local function rss_of(pid)
   return tonumber(status:match("VmRSS:%s*(%d+)"))
 end
 
-local upstream = start_nginx("bench upstream", "upstream.conf.in", { ANSWER = UPSTREAM_ANSWER })
+-- With two cores or more, the worker under test has the first to itself
+-- and the upstream and wrk share the second, so that neither takes the
+-- measured worker's time (other processes of the machine still may).
+local PIN = tonumber(proc.capture("nproc") or "") and tonumber(proc.capture("nproc")) >= 2
+  and proc.capture("command -v taskset") ~= nil
+local upstream = start_nginx("bench upstream", "upstream.conf.in", { ANSWER = UPSTREAM_ANSWER,
+  AFFINITY = PIN and "worker_cpu_affinity 10;" or "" })
 local under_test, tmp
 local ok, failure = pcall(function()
   local fields = cases[1][3]
@@ -188,7 +194,8 @@ local ok, failure = pcall(function()
 
   -- (a) -----------------------------------------------------------------
   under_test = start_nginx("bench nginx", "openresty.conf.in",
-    { ROOT = ROOT, UPSTREAM_PORT = tostring(upstream.port) }, { "LUA_PATH", "LUA_CPATH" })
+    { ROOT = ROOT, UPSTREAM_PORT = tostring(upstream.port),
+      AFFINITY = PIN and "worker_cpu_affinity 01;" or "" }, { "LUA_PATH", "LUA_CPATH" })
   local script = tmp .. "/post.lua"
   local f = assert(io.open(script, "w"))
   f:write("wrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/json'\n",
@@ -197,8 +204,8 @@ local ok, failure = pcall(function()
   -- Requests/s of one wrk run (one thread, 16 connections) and how many
   -- requests it made; anything but 2xx answers stops the benchmark.
   local function wrk(path, seconds)
-    local p = assert(io.popen(("wrk -t1 -c16 -d%ds -s %s http://127.0.0.1:%d%s 2>&1"):format(
-      seconds, script, under_test.port, path)))
+    local p = assert(io.popen(("%swrk -t1 -c16 -d%ds -s %s http://127.0.0.1:%d%s 2>&1"):format(
+      PIN and "taskset -c 1 " or "", seconds, script, under_test.port, path)))
     local out = p:read("*a")
     p:close()
     local rps, count = tonumber(out:match("Requests/sec:%s*([%d.]+)")),
@@ -215,26 +222,32 @@ local ok, failure = pcall(function()
   local ours, base = side_by_side(rate("/campaigns/vapi"), rate("/proxy"))
   report("nginx handler creating / proxy_pass (req/s)", ("%.0f"):format(ours), ("%.0f"):format(base),
     "/s", ours / base, 0.5, true)
-  -- Where the time goes: the microseconds of one request to handlers that
-  -- stop after each step (bench/stages.lua), each against proxy_pass.
-  local steps = { { "read", "read the body, answer" }, { "decode", "decode it (cjson)" },
-    { "prepare", "check and write it (prepare)" }, { "send", "send it (transport)" },
-    { "create", "c:create, the answer encoded back" } }
+  -- Where the time goes: the microseconds of one request (1/rate) to
+  -- handlers that stop after each step (bench/stages.lua), and two others
+  -- to compare with: the least cosocket exchange (the body read, sent as it
+  -- is, one read of the answer), and the body checked and written in the
+  -- access phase and sent by proxy_pass (/prepared).
+  local steps = { { "/stage/read", "read the body, answer" }, { "/stage/decode", "decode it" },
+    { "/stage/prepare", "check and write it (prepare)" }, { "/stage/send", "send it" },
+    { "/stage/create", "c:create, the answer encoded back" }, { "/stage/floor" }, { "/prepared" } }
   local runs = {}
   for _ = 1, 3 do
     for _, step in ipairs(steps) do
       runs[step] = runs[step] or {}
-      table.insert(runs[step], (wrk("/stage/" .. step[1], seconds)))
+      table.insert(runs[step], (wrk(step[1], seconds)))
     end
   end
-  local line, before = {}, nil
-  for _, step in ipairs(steps) do
-    local us = 1e6 / median(runs[step])
-    line[#line + 1] = ("%s %s%.1f"):format(step[2], before and "+" or "", us - (before or 0))
-    before = us
+  local us = {}
+  for i, step in ipairs(steps) do us[i] = 1e6 / median(runs[step]) end
+  local line = {}
+  for i = 1, 5 do
+    line[i] = ("%s %s%.1f"):format(steps[i][2], i > 1 and "+" or "", us[i] - (us[i - 1] or 0))
   end
-  print(("  us per request (1/rate): proxy_pass %.1f; %s"):format(1e6 / base,
-    table.concat(line, ", ")))
+  print(("  us per request (1/rate): proxy_pass %.1f, the handler %.1f; steps: %s"):format(1e6 / base,
+    1e6 / ours, table.concat(line, ", ")))
+  print(("  the least cosocket exchange %.1f (read %.1f + exchange %.1f); checked in access_by_lua, "
+    .. "sent by proxy_pass %.1f (%.2fx proxy_pass)"):format(us[6], us[1], us[6] - us[1], us[7],
+    (1e6 / us[7]) / base))
   -- And each step alone, in a loop, on the worker's CPU clock; the
   -- transport over a socket that answers from memory.
   local http = require "socket.http"
@@ -242,9 +255,9 @@ local ok, failure = pcall(function()
   for _ = 1, 3 do
     local text = assert(http.request(("http://127.0.0.1:%d/stage/profile"):format(under_test.port),
       cjson.encode(fields)))
-    for name, us in text:gmatch("(%S+)=(%S+)") do
+    for name, value in text:gmatch("(%S+)=(%S+)") do
       profile[name] = profile[name] or {}
-      table.insert(profile[name], tonumber(us))
+      table.insert(profile[name], tonumber(value))
     end
   end
   line = {}
@@ -292,14 +305,19 @@ local ok, failure = pcall(function()
   c:close()
 
   -- Memory stays flat (see 4.): the worker's resident memory before and
-  -- after 200,000 more creates through the handler, once the handler has
-  -- run a while (its heap then breathes by a few hundred KiB).
+  -- after 200,000 more creates through the handler, after a warm-up of
+  -- 100,000, each read after a full collection (/pid): without it the Lua
+  -- heap breathes by a few hundred KiB, and its allocator keeps the highest
+  -- it reached.
   local total = QUICK and 20000 or 200000
-  local pid = assert(http.request(("http://127.0.0.1:%d/pid"):format(under_test.port)))
-  wrk("/campaigns/vapi", 2)
-  local kib = rss_of(pid)
+  local pid_url = ("http://127.0.0.1:%d/pid"):format(under_test.port)
   local done = 0
+  while done < total / 2 do done = done + select(2, wrk("/campaigns/vapi", QUICK and 1 or 2)) end
+  local pid = assert(http.request(pid_url))
+  local kib = rss_of(pid)
+  done = 0
   while done < total do done = done + select(2, wrk("/campaigns/vapi", QUICK and 1 or 2)) end
+  assert(http.request(pid_url) == pid)
   kib = rss_of(pid) - kib
   print(("%-44s %+10d KiB  (bound 1024 KiB)%s"):format(
     ("RSS growth of the nginx worker, %d creates"):format(done), kib,

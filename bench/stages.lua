@@ -5,6 +5,8 @@
 --   read     the request body read, a fixed answer
 --   decode   and decoded (cjson)
 --   prepare  and checked and written (c:prepare)
+--   floor    read, and the least cosocket exchange (no decode, no check), to
+--            compare the transport with
 --   send     and sent through the transport, its answer passed on as it came
 --   create   c:create (the answer decoded) and encoded back, as the handler
 -- and /stage/profile times each step alone in a loop, on the worker's CPU
@@ -39,6 +41,38 @@ end
 function steps.prepare()
   local req = assert(client:prepare("create", cjson.decode(body())))
   ngx.print(req.body and ANSWER or "{}")
+end
+
+-- The least a cosocket exchange does, for comparison: the request the
+-- transport would write, written once, one read, the connection back in
+-- the pool.
+local floor_wire, floor_host, floor_port
+local FLOOR_POOL = { pool = "bench-floor", pool_size = 32 }
+function steps.floor()
+  local text = body()
+  if not floor_wire then
+    local req = assert(client:prepare("create", cjson.decode(text)))
+    floor_host, floor_port = req.url:match("^http://([^:/]+):(%d+)")
+    floor_port = tonumber(floor_port)
+    floor_wire = "POST /v2/campaign HTTP/1.1\r\nHost: upstream\r\nContent-Type: application/json\r\n"
+      .. "Content-Length: " .. #req.body .. "\r\n\r\n" .. req.body
+  end
+  local sock = ngx.socket.tcp()
+  sock:settimeout(15000)
+  assert(sock:connect(floor_host, floor_port, FLOOR_POOL))
+  assert(sock:send(floor_wire))
+  local answer = assert(sock:receiveany(65536))
+  sock:setkeepalive(60000, 32)
+  ngx.status = 201
+  ngx.print(answer:match("\r\n\r\n(.*)$"))
+end
+
+-- The same exchange through nginx's own upstream: a subrequest to a
+-- proxy_pass location.
+function steps.capture()
+  local res = ngx.location.capture("/_upstream", { method = ngx.HTTP_POST, body = body() })
+  ngx.status = res.status
+  ngx.print(res.body)
 end
 
 function steps.send()
@@ -103,8 +137,11 @@ function steps.profile()
   local text = body()
   local fields = cjson.decode(text)
   local req = assert(client:prepare("create", fields))
-  local treq = { method = req.method, url = req.url, headers = req.headers, body = req.body,
-    timeout = 15, connect_timeout = 10, no_resend = true }
+  -- The transport as c:create calls it: the request's values and the
+  -- client's own header set.
+  local base = require "campaign.class"
+  local send = base.own_transports[client.transport]
+  local headers = base.header_templates[client].json
   local wire = ("POST /v2/campaign HTTP/1.1\r\nHost: upstream\r\nContent-Type: application/json"
     .. "\r\nContent-Length: %d\r\n\r\n%s"):format(#req.body, req.body)
   local answer = upstream_answer(req.url, wire)
@@ -126,11 +163,30 @@ function steps.profile()
   end
   time("decode", function() return cjson.decode(text) end)
   time("prepare", function() return client:prepare("create", fields) end)
-  time("transport", function() return client.transport(treq) end)
+  time("transport", function()
+    return send(req.method, req.url, headers, req.body, 15, 10, true)
+  end)
   time("answer_decode", function() return cjson.decode(answer_body) end)
   time("create", function() return client:create(fields) end)
   time("answer_encode", function() return cjson.encode(created) end)
   ngx.print(table.concat(out, " "))
+end
+
+-- access_by_lua of /prepared: the request's body checked and written, and
+-- the client's headers set, for proxy_pass to send.
+local set_header = ngx and ngx.req.set_header
+function M.access(base_url)
+  if not client then
+    client = openresty.client { provider = "vapi", base_url = base_url, timeout = 15 }
+  end
+  local req, err = client:prepare("create", cjson.decode(body()))
+  if not req then
+    ngx.status = 422
+    ngx.print(cjson.encode({ error = tostring(err) }))
+    return ngx.exit(422)
+  end
+  ngx.req.set_body_data(req.body)
+  for name, value in pairs(req.headers) do set_header(name, value) end
 end
 
 function M.run(stage, base_url)
