@@ -21,11 +21,11 @@ local function median(list)
   return (copy[n / 2] + copy[n / 2 + 1]) / 2
 end
 
--- Runs fn(n) `ROUNDS` times interleaved with baseline(n); both return the
--- elapsed seconds of their own batch of n.
-local function side_by_side(fn, baseline)
+-- Runs fn(n) `rounds` (default ROUNDS) times interleaved with baseline(n);
+-- both return the elapsed seconds of their own batch of n.
+local function side_by_side(fn, baseline, rounds)
   local a, b = {}, {}
-  for r = 1, ROUNDS do
+  for r = 1, rounds or ROUNDS do
     if r % 2 == 1 then
       a[#a + 1] = fn(); b[#b + 1] = baseline()
     else
@@ -291,7 +291,8 @@ local ok, failure = pcall(function()
     return assert(elapsed, "bench/curl_loop failed")
   end
   creates()
-  ours, base = side_by_side(creates, bare_loop)
+  -- A round takes a fraction of a second: more of them, for a steadier median.
+  ours, base = side_by_side(creates, bare_loop, 3 * ROUNDS)
   report(("%d sequential creates / bare libcurl (time)"):format(N), ("%.3f"):format(ours),
     ("%.3f"):format(base), " s", ours / base, 1.2)
   local answer = cjson.encode(assert(c:create(fields)))
