@@ -1,17 +1,21 @@
 -- luacheck: globals ngx
 -- make bench: the steps of the OpenResty handler one by one, to tell where
 -- the time goes (bench/openresty.conf.in routes /stage/<name> here). Under
--- wrk, each location does one step more than the one before:
+-- wrk, each of these does one step more than the one before:
 --   read     the request body read, a fixed answer
 --   decode   and decoded (cjson)
 --   prepare  and checked and written (c:prepare)
---   floor    read, and the least cosocket exchange (no decode, no check), to
---            compare the transport with
 --   send     and sent through the transport, its answer passed on as it came
 --   create   c:create (the answer decoded) and encoded back, as the handler
--- and /stage/profile times each step alone in a loop, on the worker's CPU
+-- and these compare the transport with the least a cosocket does:
+--   floor    the body read, and the least cosocket exchange (a request
+--            written once, one read of the answer)
+--   exchange the body read, and the transport's exchange of a request
+--            prepared once
+-- /stage/profile times each step alone in a loop, on the worker's CPU
 -- clock, the transport over a socket that answers from memory (the Lua
--- work of a request without nginx's).
+-- work of a request without nginx's). M.access is the access phase of
+-- /prepared: the body checked and written there, sent by proxy_pass.
 local cjson = require "cjson.safe"
 local openresty = require "campaign.openresty"
 
@@ -67,12 +71,17 @@ function steps.floor()
   ngx.print(answer:match("\r\n\r\n(.*)$"))
 end
 
--- The same exchange through nginx's own upstream: a subrequest to a
--- proxy_pass location.
-function steps.capture()
-  local res = ngx.location.capture("/_upstream", { method = ngx.HTTP_POST, body = body() })
-  ngx.status = res.status
-  ngx.print(res.body)
+-- The transport's exchange as c:create makes it, of a request prepared
+-- once (no decode, no check).
+local prepared
+function steps.exchange()
+  local text = body()
+  if not prepared then prepared = assert(client:prepare("create", cjson.decode(text))) end
+  local base = require "campaign.class"
+  local resp = assert(base.own_transports[client.transport](prepared.method, prepared.url,
+    base.header_templates[client].json, prepared.body, 15, 10, true))
+  ngx.status = resp.status
+  ngx.print(resp.body)
 end
 
 function steps.send()
