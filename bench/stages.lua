@@ -18,6 +18,7 @@
 -- /prepared: the body checked and written there, sent by proxy_pass.
 local cjson = require "cjson.safe"
 local openresty = require "campaign.openresty"
+local base = require "campaign.class"
 
 local M = {}
 
@@ -71,23 +72,26 @@ function steps.floor()
   ngx.print(answer:match("\r\n\r\n(.*)$"))
 end
 
+-- The transport as c:create calls it: the request's values, the client's
+-- own header set.
+local function send(req)
+  return assert(base.own_transports[client.transport](req.method, req.url,
+    base.header_templates[client].json, req.body, 15, 10, true))
+end
+
+function steps.send()
+  local resp = send(assert(client:prepare("create", cjson.decode(body()))))
+  ngx.status = resp.status
+  ngx.print(resp.body)
+end
+
 -- The transport's exchange as c:create makes it, of a request prepared
 -- once (no decode, no check).
 local prepared
 function steps.exchange()
   local text = body()
   if not prepared then prepared = assert(client:prepare("create", cjson.decode(text))) end
-  local base = require "campaign.class"
-  local resp = assert(base.own_transports[client.transport](prepared.method, prepared.url,
-    base.header_templates[client].json, prepared.body, 15, 10, true))
-  ngx.status = resp.status
-  ngx.print(resp.body)
-end
-
-function steps.send()
-  local req = assert(client:prepare("create", cjson.decode(body())))
-  local resp = assert(client.transport { method = req.method, url = req.url,
-    headers = req.headers, body = req.body, timeout = 15, connect_timeout = 10, no_resend = true })
+  local resp = send(prepared)
   ngx.status = resp.status
   ngx.print(resp.body)
 end
@@ -146,11 +150,6 @@ function steps.profile()
   local text = body()
   local fields = cjson.decode(text)
   local req = assert(client:prepare("create", fields))
-  -- The transport as c:create calls it: the request's values and the
-  -- client's own header set.
-  local base = require "campaign.class"
-  local send = base.own_transports[client.transport]
-  local headers = base.header_templates[client].json
   local wire = ("POST /v2/campaign HTTP/1.1\r\nHost: upstream\r\nContent-Type: application/json"
     .. "\r\nContent-Length: %d\r\n\r\n%s"):format(#req.body, req.body)
   local answer = upstream_answer(req.url, wire)
@@ -172,9 +171,7 @@ function steps.profile()
   end
   time("decode", function() return cjson.decode(text) end)
   time("prepare", function() return client:prepare("create", fields) end)
-  time("transport", function()
-    return send(req.method, req.url, headers, req.body, 15, 10, true)
-  end)
+  time("transport", function() return send(req) end)
   time("answer_decode", function() return cjson.decode(answer_body) end)
   time("create", function() return client:create(fields) end)
   time("answer_encode", function() return cjson.encode(created) end)
