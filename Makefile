@@ -170,10 +170,19 @@ $(BUILD)/bench/walk.so: bench/walk.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
+# bench/curl_loop.c: sequential POSTs over one libcurl handle, the floor of
+# sequential creates.
+$(BUILD)/bench/curl_loop: bench/curl_loop.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CURL_CFLAGS) $(SANITIZE) $(CFLAGS) \
+	  -o $@ $< $(CURL_LIBS)
+
 # make bench: ratios against baselines measured side by side in the same run
-# (cjson.encode, the curl command-line tool). Never part of the tests'
-# pass/fail. BENCH_QUICK=1 for a short run.
+# (cjson.encode, nginx's proxy_pass under wrk, a bare libcurl loop, the curl
+# command-line tool). Never part of the tests' pass/fail. BENCH_QUICK=1 for
+# a short run. nginx loads the LuaJIT build of the core (build/jit).
 .PHONY: bench
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/walk.so
-	@$(TEST_ENV) $(LUA) bench/run.lua
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/walk.so $(BUILD)/bench/curl_loop
+	@$(MAKE) --no-print-directory LUA_VERSION=jit BUILD=build/jit all
+	@$(TEST_ENV) BENCH_BUILD=$(BUILD) $(LUA) bench/run.lua

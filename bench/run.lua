@@ -21,11 +21,11 @@ local function median(list)
   return (copy[n / 2] + copy[n / 2 + 1]) / 2
 end
 
--- Runs fn(n) `ROUNDS` times interleaved with baseline(n); both return the
--- elapsed seconds of their own batch of n.
-local function side_by_side(fn, baseline)
+-- Runs fn(n) `rounds` (default ROUNDS) times interleaved with baseline(n);
+-- both return the elapsed seconds of their own batch of n.
+local function side_by_side(fn, baseline, rounds)
   local a, b = {}, {}
-  for r = 1, ROUNDS do
+  for r = 1, rounds or ROUNDS do
     if r % 2 == 1 then
       a[#a + 1] = fn(); b[#b + 1] = baseline()
     else
@@ -137,10 +137,205 @@ for _, case in ipairs(cases) do
 end
 
 -- ---------------------------------------------------------------------------
--- 2. and 3. HTTP against the emulator, against the curl command-line tool
---    sending the same requests.
-local emu = emulator.start()
+-- 2. The transports at the floor: a local upstream (bench/upstream.conf.in,
+--    an nginx of its own) answers every create at once with a fixed 201, so
+--    that what is measured is the transport and what the module does around
+--    it.
+--    (a) nginx, one worker (bench/openresty.conf.in), under wrk: requests/s
+--        of the handler that decodes a request and creates the campaign
+--        through campaign.openresty (examples/openresty), over requests/s
+--        of proxy_pass to the same upstream. Bound: at least 0.5x.
+--    (b) 2,000 sequential c:create over libcurl against bench/curl_loop.c,
+--        the same request sent 2,000 times over one connection by a bare
+--        libcurl loop. Bound: at most 1.2x the time.
+local nginx = require "helpers.nginx"
+local proc = require "helpers.proc"
+
+local ROOT = proc.ROOT:gsub("/$", "")
+local BUILD = os.getenv("BENCH_BUILD") or "build/5.4"
+local UPSTREAM_ANSWER = '{"id":"3f1c2a9e-8d4b-4c6f-9a7e-1b2c3d4e5f61",'
+  .. '"orgId":"9a7e1b2c-3d4e-4f60-8d4b-4c6f3f1c2a9e","name":"Spring renewals",'
+  .. '"status":"scheduled","assistantId":"3f1c2a9e-8d4b-4c6f-9a7e-1b2c3d4e5f60",'
+  .. '"phoneNumberId":"7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",'
+  .. '"createdAt":"2026-05-14T09:00:00.000Z","updatedAt":"2026-05-14T09:00:00.000Z"}'
+
+local function read_text(path)
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+local function start_nginx(name, conf, vars, unset_env)
+  return assert(nginx.start { name = name, template = read_text(ROOT .. "/bench/" .. conf),
+    vars = vars, prefix_name = "lua-campaign-bench-" .. conf:match("^[^.]+") .. ".",
+    unset_env = unset_env })
+end
+
+-- The resident memory of process pid, KiB.
+local function rss_of(pid)
+  local status = read_text("/proc/" .. pid .. "/status")
+  return tonumber(status:match("VmRSS:%s*(%d+)"))
+end
+
+-- With two cores or more, the worker under test has the first to itself
+-- and the upstream and wrk share the second, so that neither takes the
+-- measured worker's time (other processes of the machine still may).
+local PIN = tonumber(proc.capture("nproc") or "") and tonumber(proc.capture("nproc")) >= 2
+  and proc.capture("command -v taskset") ~= nil
+local upstream = start_nginx("bench upstream", "upstream.conf.in", { ANSWER = UPSTREAM_ANSWER,
+  AFFINITY = PIN and "worker_cpu_affinity 10;" or "" })
+local under_test, tmp
 local ok, failure = pcall(function()
+  local fields = cases[1][3]
+  tmp = os.tmpname()
+  os.remove(tmp)
+  assert(os.execute("mkdir -p " .. tmp))
+
+  -- (a) -----------------------------------------------------------------
+  under_test = start_nginx("bench nginx", "openresty.conf.in",
+    { ROOT = ROOT, UPSTREAM_PORT = tostring(upstream.port),
+      AFFINITY = PIN and "worker_cpu_affinity 01;" or "" }, { "LUA_PATH", "LUA_CPATH" })
+  local script = tmp .. "/post.lua"
+  local f = assert(io.open(script, "w"))
+  f:write("wrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/json'\n",
+    "wrk.body = ", ("%q"):format(cjson.encode(fields)), "\n")
+  f:close()
+  -- Requests/s of one wrk run (one thread, 16 connections) and how many
+  -- requests it made; anything but 2xx answers stops the benchmark.
+  local function wrk(path, seconds)
+    local p = assert(io.popen(("%swrk -t1 -c16 -d%ds -s %s http://127.0.0.1:%d%s 2>&1"):format(
+      PIN and "taskset -c 1 " or "", seconds, script, under_test.port, path)))
+    local out = p:read("*a")
+    p:close()
+    local rps, count = tonumber(out:match("Requests/sec:%s*([%d.]+)")),
+      tonumber(out:match("(%d+) requests in"))
+    if not rps or out:find("Non-2xx", 1, true) or out:find("Socket errors", 1, true) then
+      error(("wrk %s: %s\n%s"):format(path, out, under_test:error_log()), 0)
+    end
+    return rps, count
+  end
+  local seconds = QUICK and 1 or 3
+  wrk("/campaigns/vapi", 1)     -- warm-up: the pools, LuaJIT's traces
+  wrk("/proxy", 1)
+  local function rate(path) return function() return (wrk(path, seconds)) end end
+  local ours, base = side_by_side(rate("/campaigns/vapi"), rate("/proxy"))
+  report("nginx handler creating / proxy_pass (req/s)", ("%.0f"):format(ours), ("%.0f"):format(base),
+    "/s", ours / base, 0.5, true)
+  -- Where the time goes: the microseconds of one request (1/rate) to
+  -- handlers that stop after each step (bench/stages.lua), and others to
+  -- compare with: the least cosocket exchange (the body read, a request
+  -- written once, one read of the answer), the transport's exchange of a
+  -- request prepared once, and the body checked and written in the access
+  -- phase and sent by proxy_pass (/prepared).
+  local steps = { { "/stage/read", "read the body, answer" }, { "/stage/decode", "decode it" },
+    { "/stage/prepare", "check and write it (prepare)" }, { "/stage/send", "send it" },
+    { "/stage/create", "c:create, the answer encoded back" }, { "/stage/floor" },
+    { "/stage/exchange" }, { "/prepared" } }
+  local runs = {}
+  for _ = 1, 3 do
+    for _, step in ipairs(steps) do
+      runs[step] = runs[step] or {}
+      table.insert(runs[step], (wrk(step[1], seconds)))
+    end
+  end
+  local us = {}
+  for i, step in ipairs(steps) do us[i] = 1e6 / median(runs[step]) end
+  local line = {}
+  for i = 1, 5 do
+    line[i] = ("%s %s%.1f"):format(steps[i][2], i > 1 and "+" or "", us[i] - (us[i - 1] or 0))
+  end
+  print(("  us per request (1/rate): proxy_pass %.1f, the handler %.1f; steps: %s"):format(1e6 / base,
+    1e6 / ours, table.concat(line, ", ")))
+  print(("  after reading the body (%.1f): the least cosocket exchange +%.1f, the transport's "
+    .. "+%.1f; checked in access_by_lua and sent by proxy_pass: %.1f (%.2fx proxy_pass)"):format(
+    us[1], us[6] - us[1], us[7] - us[1], us[8], (1e6 / us[8]) / base))
+  -- And each step alone, in a loop, on the worker's CPU clock; the
+  -- transport over a socket that answers from memory.
+  local http = require "socket.http"
+  local profile = {}
+  for _ = 1, 3 do
+    local text = assert(http.request(("http://127.0.0.1:%d/stage/profile"):format(under_test.port),
+      cjson.encode(fields)))
+    for name, value in text:gmatch("(%S+)=(%S+)") do
+      profile[name] = profile[name] or {}
+      table.insert(profile[name], tonumber(value))
+    end
+  end
+  line = {}
+  for _, name in ipairs { "decode", "prepare", "transport", "answer_decode", "create", "answer_encode" } do
+    line[#line + 1] = ("%s %.2f"):format(name:gsub("_", " "), median(profile[name]))
+  end
+  print("  CPU us per step alone, nginx's Lua: " .. table.concat(line, ", "))
+
+  -- (b) -----------------------------------------------------------------
+  local N = QUICK and 300 or 2000
+  local c = campaign.client { provider = "vapi", api_key = "bench-key-0123456789",
+    base_url = "http://127.0.0.1:" .. upstream.port }
+  local req = assert(c:prepare("create", fields))
+  local body_file = tmp .. "/body.json"
+  f = assert(io.open(body_file, "w"))
+  f:write(req.body)
+  f:close()
+  local cmd = { proc.shquote(BUILD .. "/bench/curl_loop"), proc.shquote(req.url), N,
+    proc.shquote(body_file) }
+  for name, value in pairs(req.headers) do cmd[#cmd + 1] = proc.shquote(name .. ": " .. value) end
+  cmd = table.concat(cmd, " ")
+  local function creates()
+    local t0 = core.now()
+    for _ = 1, N do assert(c:create(fields)) end
+    return core.now() - t0
+  end
+  local function bare_loop()
+    local p = assert(io.popen(cmd))
+    local elapsed = tonumber(p:read("*a"))
+    p:close()
+    return assert(elapsed, "bench/curl_loop failed")
+  end
+  creates()
+  -- A round takes a fraction of a second: more of them, for a steadier median.
+  ours, base = side_by_side(creates, bare_loop, 3 * ROUNDS)
+  report(("%d sequential creates / bare libcurl (time)"):format(N), ("%.3f"):format(ours),
+    ("%.3f"):format(base), " s", ours / base, 1.2)
+  local answer = cjson.encode(assert(c:create(fields)))
+  local prepare = side_by_side(timed_loop(N, function() return c:prepare("create", fields) end),
+    timed_loop(N, function() return cjson.decode(answer) end))
+  local decode = side_by_side(timed_loop(N, function() return cjson.decode(answer) end),
+    function() return 0 end)
+  print(("  us per create: bare libcurl %.1f, c:create %.1f, of which prepare %.1f and the "
+    .. "answer's decoding %.1f"):format(base / N * 1e6, ours / N * 1e6, prepare / N * 1e6,
+    decode / N * 1e6))
+  c:close()
+
+  -- Memory stays flat (see 4.): the worker's resident memory before and
+  -- after 200,000 more creates through the handler, after a warm-up of
+  -- 100,000, each read after a full collection (/pid): without it the Lua
+  -- heap breathes by a few hundred KiB, and its allocator keeps the highest
+  -- it reached.
+  local total = QUICK and 20000 or 200000
+  local pid_url = ("http://127.0.0.1:%d/pid"):format(under_test.port)
+  local done = 0
+  while done < total / 2 do done = done + select(2, wrk("/campaigns/vapi", QUICK and 1 or 2)) end
+  local pid = assert(http.request(pid_url))
+  local kib = rss_of(pid)
+  done = 0
+  while done < total do done = done + select(2, wrk("/campaigns/vapi", QUICK and 1 or 2)) end
+  assert(http.request(pid_url) == pid)
+  kib = rss_of(pid) - kib
+  print(("%-44s %+10d KiB  (bound 1024 KiB)%s"):format(
+    ("RSS growth of the nginx worker, %d creates"):format(done), kib,
+    kib < 1024 and "" or "  OVER BOUND"))
+end)
+if under_test then under_test:stop() end
+upstream:stop()
+if tmp then os.execute("rm -rf " .. tmp) end
+if not ok then error(failure, 0) end
+
+-- ---------------------------------------------------------------------------
+-- 3. Batches against the emulator, against the curl command-line tool
+--    sending the same requests with --parallel.
+local emu = emulator.start()
+ok, failure = pcall(function()
   local N = QUICK and 300 or 2000
   local c = campaign.client { provider = "vapi", api_key = emu.keys.vapi, base_url = emu:url("vapi") }
   local fields = cases[1][3]
@@ -152,7 +347,7 @@ local ok, failure = pcall(function()
   local f = assert(io.open(body_file, "w"))
   f:write(req.body)
   f:close()
-  -- One curl config with N requests: curl keeps one connection for them.
+  -- One curl config with N requests.
   local cfg = dir .. "/requests.cfg"
   f = assert(io.open(cfg, "w"))
   for i = 1, N do
@@ -173,20 +368,6 @@ local ok, failure = pcall(function()
     return core.now() - t0
   end
 
-  local function creates()
-    emu:reset()
-    local t0 = core.now()
-    for _ = 1, N do assert(c:create(fields)) end
-    return core.now() - t0
-  end
-  local function curl_sequential()
-    emu:reset()
-    return run("curl -sS --fail -K " .. cfg)
-  end
-  local ours, base = side_by_side(creates, curl_sequential)
-  report(("%d sequential creates (time)"):format(N), ("%.3f"):format(ours), ("%.3f"):format(base),
-    " s", ours / base, 1.1)
-
   emu:reset()
   for _ = 1, 50 do assert(c:create(fields)) end
   local stats = emu:stats()
@@ -206,7 +387,7 @@ local ok, failure = pcall(function()
     emu:reset()
     return run("curl -sS --fail --parallel --parallel-max 16 -K " .. cfg)
   end
-  ours, base = side_by_side(batch, curl_parallel)
+  local ours, base = side_by_side(batch, curl_parallel)
   report(("%d creates, concurrency 16 (throughput)"):format(N), ("%.0f"):format(N / ours),
     ("%.0f"):format(N / base), "/s", base / ours, 0.9, true)
   os.execute("rm -rf " .. dir)
@@ -271,12 +452,7 @@ local R = 50
 
 -- nginx with limit_req at R requests/s; its base URL, and a stop function.
 local function start_limit_req()
-  local nginx = require "helpers.nginx"
-  local f = assert(io.open("bench/limit_req.conf.in", "rb"))
-  local template = f:read("*a")
-  f:close()
-  local srv = assert(nginx.start { name = "limit_req server", template = template,
-    vars = { RATE = tostring(R) }, prefix_name = "lua-campaign-bench-limit." })
+  local srv = start_nginx("limit_req server", "limit_req.conf.in", { RATE = tostring(R) })
   return "http://127.0.0.1:" .. srv.port, function() srv:stop() end
 end
 

@@ -26,7 +26,7 @@ build = {
    modules = {
       ["campaign.core"] = {
          sources = {
-            "src/core.c", "src/redact.c", "src/http.c", "src/transfer.c",
+            "src/core.c", "src/redact.c", "src/http.c", "src/message.c", "src/transfer.c",
             "src/encode.c", "src/validate.c", "src/rules.c", "src/json.c",
             "src/numbers.c", "src/report.c", "src/write.c", "src/formats.c", "src/text.c",
             "src/hints.c",

@@ -9,7 +9,8 @@
  * its curl work: what it reads is kept alive on the stack, what it builds
  * belongs to a box (a userdata on the stack, freed by __gc on an error),
  * and the handle is checked to be open again before curl is touched.
- * The curl work itself is in transfer.c. */
+ * The curl work itself is in transfer.c; reading a request from Lua and
+ * pushing an answer back, in message.c. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,7 +21,6 @@
 #define HTTP_MT "campaign.http"
 #define BOX_MT "campaign.http.box"
 #define DEFAULT_MAX_BODY (8u * 1024u * 1024u)
-#define HTTP_HEADER_SETS 4
 
 /* What a call owns while Lua code may run: the header list being built and
  * the outcomes being pushed. A userdata on the stack: a Lua error frees it
@@ -177,28 +177,6 @@ static int opt_bool(lua_State *L, int idx, const char *name, int dflt) {
   return v;
 }
 
-/* Pushes the field name of the table at idx (an absolute index), read raw:
- * no metamethod runs. Returns its type. */
-static int raw_field(lua_State *L, int idx, const char *name) {
-  lua_pushstring(L, name);
-  lua_rawget(L, idx);
-  return lua_type(L, -1);
-}
-
-/* The number field name of the table at idx (read raw), or dflt when it is
- * nil; raises for another type. */
-static double raw_number(lua_State *L, int idx, const char *name, double dflt) {
-  double v = dflt;
-  if (raw_field(L, idx, name) != LUA_TNIL) {
-    if (lua_type(L, -1) != LUA_TNUMBER) {
-      luaL_error(L, "campaign: option %s must be a number", name);
-    }
-    v = lua_tonumber(L, -1);
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
 /* core.http{ssl_verify, ca_file, ca_path, proxy, no_proxy, user_agent,
  *           max_body} -> handle */
 static int http_new(lua_State *L) {
@@ -233,152 +211,7 @@ static int http_new(lua_State *L) {
   return 1;
 }
 
-static void push_headers(lua_State *L, const buffer *head) {
-  const char *p = head->data, *end;
-  lua_newtable(L);
-  if (!p) {
-    return;
-  }
-  end = p + head->len;
-  while (p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    const char *line_end = eol ? eol : end;
-    const char *colon = memchr(p, ':', (size_t)(line_end - p));
-    if (colon && colon > p && memcmp(p, "HTTP/", 5) != 0) {
-      const char *v = colon + 1, *ve = line_end;
-      luaL_Buffer name;
-      while (v < ve && (*v == ' ' || *v == '\t')) v++;
-      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-      luaL_buffinit(L, &name);
-      for (const char *c = p; c < colon; c++) {
-        luaL_addchar(&name, (*c >= 'A' && *c <= 'Z') ? (char)(*c + 32) : *c);
-      }
-      luaL_pushresult(&name);
-      lua_pushvalue(L, -1);
-      lua_rawget(L, -3);
-      if (lua_isstring(L, -1)) {
-        /* Repeated headers are joined, as HTTP allows. */
-        lua_pushliteral(L, ", ");
-        lua_pushlstring(L, v, (size_t)(ve - v));
-        lua_concat(L, 3);
-      } else {
-        lua_pop(L, 1);
-        lua_pushlstring(L, v, (size_t)(ve - v));
-      }
-      lua_rawset(L, -3);
-    }
-    p = line_end + 1;
-  }
-}
-
-/* Appends "name: value" for every pair of the table on top of the stack to
- * *list (which starts with "Expect:"). Raises on wrong use; *list belongs to
- * a box, so an error leaks nothing. */
-static void headers_read(lua_State *L, struct curl_slist **list) {
-  /* curl would otherwise add "Expect: 100-continue" for large bodies. */
-  *list = curl_slist_append(NULL, "Expect:");
-  if (!*list) {
-    luaL_error(L, "campaign: out of memory");
-    return;
-  }
-  lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    struct curl_slist *next;
-    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
-      luaL_error(L, "campaign: header names and values must be strings");
-      return;
-    }
-    lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
-    next = curl_slist_append(*list, lua_tostring(L, -1));
-    if (!next) {
-      luaL_error(L, "campaign: out of memory");
-      return;
-    }
-    *list = next;
-    lua_pop(L, 2);
-  }
-}
-
-static void headers_read_empty(lua_State *L, struct curl_slist **list) {
-  *list = curl_slist_append(NULL, "Expect:");
-  if (!*list) {
-    luaL_error(L, "campaign: out of memory");
-  }
-}
-
-/* Reads the request table at idx (absolute): method, url, headers =
- * {name = value} or the slot of a header set (handle:headers), body,
- * timeout, connect_timeout, no_resend. Raw access, so no metamethod of the
- * table runs; the strings stay on the stack and a header list goes into the
- * box. Raises on wrong use. */
-static void request_read(lua_State *L, int idx, request *rq, box *b) {
-  luaL_checktype(L, idx, LUA_TTABLE);
-  rq->method = raw_field(L, idx, "method") == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-  rq->url = raw_field(L, idx, "url") == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-  if (!rq->method || !rq->url) {
-    luaL_error(L, "campaign: request needs method and url (strings)");
-    return;
-  }
-  rq->body = NULL;
-  rq->body_len = 0;
-  if (raw_field(L, idx, "body") != LUA_TNIL) {
-    if (!lua_isstring(L, -1)) {
-      luaL_error(L, "campaign: request body must be a string");
-      return;
-    }
-    rq->body = lua_tolstring(L, -1, &rq->body_len);
-  }
-  rq->body_idx = lua_gettop(L);
-
-  rq->timeout = raw_number(L, idx, "timeout", 30);
-  rq->connect_timeout = raw_number(L, idx, "connect_timeout", 10);
-  raw_field(L, idx, "no_resend");
-  rq->no_resend = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-
-  rq->header_set = 0;
-  switch (raw_field(L, idx, "headers")) {
-  case LUA_TNUMBER: {
-    lua_Number slot = lua_tonumber(L, -1);
-    if (!(slot >= 1 && slot <= HTTP_HEADER_SETS) || slot != (lua_Number)(int)slot) {
-      luaL_error(L, "campaign: request headers: no header set %s", lua_tostring(L, -1));
-      return;
-    }
-    rq->header_set = (int)slot;
-    break;
-  }
-  case LUA_TTABLE:
-    headers_read(L, &b->headers);
-    break;
-  default:
-    headers_read_empty(L, &b->headers);
-    break;
-  }
-  lua_pop(L, 1);
-}
-
 /* ---- results and calls ---------------------------------------------------- */
-
-/* Pushes {status, headers, body}, or nil, kind ("timeout" | "transport"),
- * message, sent (whether the provider may have got the request), status. */
-static int outcome_push(lua_State *L, const outcome *o) {
-  if (o->failed) {
-    lua_pushnil(L);
-    lua_pushstring(L, o->timed_out ? "timeout" : "transport");
-    lua_pushstring(L, o->message);
-    lua_pushboolean(L, o->sent);
-    lua_pushinteger(L, (lua_Integer)o->status);
-    return 5;
-  }
-  lua_createtable(L, 0, 3);
-  lua_pushinteger(L, (lua_Integer)o->status);
-  lua_setfield(L, -2, "status");
-  push_headers(L, &o->head);
-  lua_setfield(L, -2, "headers");
-  lua_pushlstring(L, o->body.data ? o->body.data : "", o->body.len);
-  lua_setfield(L, -2, "body");
-  return 1;
-}
 
 /* The header set a request names, or NULL when it has its own list.
  * Raises for a slot never set. */
@@ -417,15 +250,22 @@ static int http_headers(lua_State *L) {
   return 0;
 }
 
-/* handle:perform(req) -> the result of outcome_push. */
+/* handle:perform(req), or handle:perform(method, url, headers, body,
+ * timeout, connect_timeout, no_resend) -> the result of outcome_push. */
 static int http_perform(lua_State *L) {
   http *h = check_http(L);
-  box *b = box_new(L);
+  box *b;
   request rq;
   transfer *t = &h->main;
   CURLcode rc;
   int n;
-  request_read(L, 2, &rq, b);
+  lua_settop(L, 8);
+  b = box_new(L);
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    request_read(L, 2, &rq, &b->headers);
+  } else {
+    request_args(L, 2, &rq, &b->headers);
+  }
   box_reserve(L, b, 1);
   check_open(L, h);
   request_attach(L, t, &rq, &b->headers, header_set(L, h, &rq));
@@ -484,7 +324,7 @@ static int http_add(lua_State *L) {
   box *b;
   luaL_argcheck(L, id > 0, 2, "id must be positive");
   b = box_new(L);
-  request_read(L, 3, &rq, b);
+  request_read(L, 3, &rq, &b->headers);
   /* From here on no Lua code runs until the transfer is in the multi. */
   check_open(L, h);
   if (!h->multi) {
@@ -622,6 +462,7 @@ void campaign_http_open(lua_State *L) {
   lua_pushcfunction(L, box_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
+  campaign_response_open(L);
   luaL_newmetatable(L, HTTP_MT);
   lua_pushcfunction(L, http_close);
   lua_setfield(L, -2, "__gc");

@@ -1,7 +1,7 @@
-/* The libcurl transport, in two files: http.c is its Lua side (core.http,
- * the handle's methods, reading requests and pushing results), transfer.c
- * its curl side (one easy handle's options, callbacks and buffers, which
- * run no Lua code). */
+/* The libcurl transport, in three files: http.c is its Lua side (core.http,
+ * the handle's methods), message.c what goes between Lua and a transfer
+ * (reading requests, pushing answers), transfer.c its curl side (one easy
+ * handle's options, callbacks and buffers, which run no Lua code). */
 #ifndef CAMPAIGN_HTTP_H
 #define CAMPAIGN_HTTP_H
 
@@ -10,6 +10,10 @@
 #include "compat.h"
 
 #pragma GCC visibility push(hidden)
+
+/* Header lists a handle keeps (handle:headers), sent by the requests that
+ * name their slot. */
+#define HTTP_HEADER_SETS 4
 
 typedef struct buffer {
   char *data;
@@ -66,6 +70,18 @@ typedef struct http_options {
 } http_options;
 
 void buffer_free(buffer *b);
+
+/* message.c. A request table at idx, or the values of a call from idx on
+ * (method, url, headers, body, timeout, connect_timeout, no_resend); a
+ * header list of its own goes into *list. Raise on wrong use. */
+void request_read(lua_State *L, int idx, request *rq, struct curl_slist **list);
+void request_args(lua_State *L, int idx, request *rq, struct curl_slist **list);
+/* "name: value" for each pair of the table on top of the stack. */
+void headers_read(lua_State *L, struct curl_slist **list);
+/* Pushes the answer {status, headers, body}, or nil and the failure; returns
+ * how many values. */
+int outcome_push(lua_State *L, const outcome *o);
+void campaign_response_open(lua_State *L);
 
 /* The callbacks and buffers of handle c point at t. */
 void transfer_bind(transfer *t, CURL *c, size_t max_body);

@@ -138,7 +138,9 @@ void transfer_finish(lua_State *L, transfer *t) {
     t->headers = NULL;
   }
   if (t->curl) {
+    /* Nothing of the request stays set: its body is let go of below. */
     curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, NULL);
   }
   if (t->send_ref != LUA_NOREF) {
     luaL_unref(L, LUA_REGISTRYINDEX, t->send_ref);
@@ -248,10 +250,19 @@ void request_attach(lua_State *L, transfer *t, const request *rq,
   } else {
     if (rq->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
         strcmp(method, "PATCH") == 0) {
+#if LIBCURL_VERSION_NUM >= 0x075000
+      /* The body is sent from the string itself, with the headers when it
+       * is small (one write, one packet). curl may send it again by itself
+       * when a reused connection died before any answer: on_prereq refuses
+       * that for a request that must not be repeated. */
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->send);
+#else
       /* The body goes through on_read so that a resend needs on_seek. */
       curl_easy_setopt(c, CURLOPT_POST, 1L);
       curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+#endif
     } else {
       curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     }

@@ -274,6 +274,65 @@ describe("core.fields", function()
   end)
 end)
 
+describe("core.http perform", function()
+  local rawserver = require "helpers.rawserver"
+  local srv
+
+  setup(function()
+    srv = rawserver.start("canned", { status = 201, body = '{"ok":true}',
+      headers = { ["content-TYPE"] = "text/plain", ["X-Trace"] = " a ", ["X-Trace-Too"] = "b" } })
+  end)
+
+  teardown(function()
+    if srv then srv:stop() end
+  end)
+
+  it("takes the request as a table or as the values of the call, and sends the same", function()
+    local h = core.http({})
+    h:headers(1, { ["X-Set"] = "one" })
+    local url = srv.url .. "/p"
+    local before = #srv:texts()
+    local a = assert(h:perform { method = "PUT", url = url, headers = 1, body = '{"a":1}',
+      timeout = 5, connect_timeout = 2, no_resend = true })
+    local b = assert(h:perform("PUT", url, 1, '{"a":1}', 5, 2, true))
+    local c = assert(h:perform("GET", url, { ["X-Own"] = "yes" }))
+    h:close()
+    local texts = srv:texts()
+    assert.are.equal(before + 3, #texts)
+    assert.are.equal(texts[before + 1], texts[before + 2])
+    assert.truthy(texts[before + 2]:find("^PUT /p HTTP/1.1\n"))
+    assert.truthy(texts[before + 2]:find("\nX%-Set: one\n"))
+    assert.truthy(texts[before + 2]:find("\n\n{\"a\":1}$"))
+    assert.truthy(texts[before + 3]:find("X-Own: yes", 1, true))
+    for _, resp in ipairs { a, b, c } do
+      assert.are.equal(201, resp.status)
+      assert.are.equal('{"ok":true}', resp.body)
+    end
+  end)
+
+  it("gives the answer's headers when asked for: names in lower case, values trimmed, repeats joined", function()
+    local h = core.http({})
+    local resp = assert(h:perform("GET", srv.url .. "/p", nil, nil, 5))
+    h:close()
+    assert.are.equal("application/json, text/plain", resp.headers["content-type"])
+    assert.are.equal("a", resp.headers["x-trace"])
+    assert.are.equal("b", resp.headers["x-trace-too"])
+    assert.are.equal(resp.headers, resp.headers)
+    assert.is_nil(resp.nothing)
+  end)
+
+  it("raises on wrong use in either form", function()
+    local h = core.http({})
+    assert.matches("request needs method and url", raised(h.perform, h, "GET"))
+    assert.matches("request needs method and url", raised(h.perform, h, {}))
+    assert.matches("request body must be a string", raised(h.perform, h, "POST", srv.url, nil, {}))
+    assert.matches("option timeout must be a number", raised(h.perform, h, "GET", srv.url, nil, nil,
+      "5"))
+    assert.matches("no header set 9", raised(h.perform, h, "GET", srv.url, 9))
+    h:close()
+  end)
+end)
+
 describe("core.http header sets (handle:headers)", function()
   local rawserver = require "helpers.rawserver"
   local srv

@@ -1,5 +1,6 @@
 #!/bin/sh
-# The Debian packages that building, testing and the demo need.
+# The Debian packages that building, testing, the demo and make bench need
+# (wrk drives the nginx benchmark).
 #   sh tools/deps.sh          install the missing ones (as root)
 #   sh tools/deps.sh --list   print them all
 # LUA_VERSION picks the Lua: 5.1, 5.2, 5.3, 5.4 (default), jit, or "all".
@@ -33,7 +34,7 @@ fi
 PKGS="gcc make pkg-config libcurl4-openssl-dev lua-cjson lua-busted lua-socket
 nginx libnginx-mod-http-lua libluajit2-5.1-dev openssl ca-certificates curl python3
 python3-jsonschema valgrind cppcheck tzdata lua-check luarocks lua-ldoc lua-markdown lua-dkjson jq
-clang libclang-rt-14-dev $LUA_PKGS"
+clang libclang-rt-14-dev wrk $LUA_PKGS"
 
 if [ "${1:-}" = "--list" ]; then
   echo $PKGS

@@ -24,6 +24,16 @@ local secrets = M.secrets
 -- The request headers of each client, key included: {plain, json}.
 M.header_templates = setmetatable({}, { __mode = "k" })
 local header_templates = M.header_templates
+-- Those header tables: they never change once made (nothing outside the
+-- module sees them: a prepared request's headers are a copy), so a
+-- transport may keep what it makes of them.
+M.fixed_headers = setmetatable({}, { __mode = "k" })
+-- The module's own transports (campaign.openresty's): the function a client
+-- is given, and the same call taking the request as positional values
+-- (method, url, headers, body, timeout, connect_timeout, no_resend), which
+-- the client uses instead: no request table per attempt, and the client's
+-- header set itself rather than a copy (an own transport changes nothing).
+M.own_transports = setmetatable({}, { __mode = "k" })
 
 local Client = {}
 Client.__index = Client
@@ -74,8 +84,9 @@ function M.curl_headers(req)
   return rawget(req, "headers") or (rawget(req, "body") and M.JSON_HEADERS or M.PLAIN_HEADERS)
 end
 
---- What the libcurl handle is given for req: made once per call (or batch
--- item), kept in its state for the next attempts.
+--- What the libcurl handle is given for a batch item: made once per item,
+-- kept in its state for the next attempts (a single call passes the same
+-- values to handle:perform without a table).
 function M.curl_request(req, set, state)
   local creq = state.creq
   if not creq then

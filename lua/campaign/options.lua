@@ -387,6 +387,7 @@ function M.make(opts, class, version)
     _decode = opts.json_decode,
     _allow_blocking = opts.allow_blocking and true or false,
     _id_value = provider.id_kind == "integer" and tonumber or function(id) return id end,
+    _settings_of = {},   -- the settings of calls without options, by operation
   }, class)
   if not opts.transport then
     self._http = core.http({
@@ -402,6 +403,7 @@ function M.make(opts, class, version)
   self._request_mt = base.request_mt(self)
   base.secrets[self] = key
   base.header_templates[self] = headers
+  base.fixed_headers[headers.plain], base.fixed_headers[headers.json] = true, true
   return self
 end
 

@@ -19,7 +19,7 @@ local secrets = base.secrets
 local new_error = base.new_error
 local redacted_headers, wire_headers, refuse_blocking = base.redacted_headers, base.wire_headers,
   base.refuse_blocking
-local curl_request = base.curl_request
+local curl_headers, own_transports = base.curl_headers, base.own_transports
 
 local methods = {}
 
@@ -118,9 +118,12 @@ local EXACT = 2 ^ 53
 local function integers(v, depth)
   if depth > 1000 then return v end
   for k, x in next, v do
-    if math_type(x) == "float" and x == floor(x) and x > -EXACT and x < EXACT then
-      v[k] = tointeger(x)
-    elseif type(x) == "table" then
+    local t = type(x)
+    if t == "number" then
+      if math_type(x) == "float" and x == floor(x) and x > -EXACT and x < EXACT then
+        v[k] = tointeger(x)
+      end
+    elseif t == "table" then
       integers(x, depth + 1)
     end
   end
@@ -172,21 +175,27 @@ end
 --- The attempt record of a transfer the libcurl handle ended: {resp} or
 -- {kind, message, sent}, with the time it started.
 function methods.curl_attempt(started, r)
-  if r.status and r.headers then return { started = started, resp = r } end
+  if not r.kind then return { started = started, resp = r } end
   return failed(started, r.kind, r.message, r.sent)
 end
 
 -- One attempt through the transport: {started, resp} with the response
 -- table, or {started, kind, message, sent} (whether the request may have
 -- reached the provider).
-function methods:_attempt(req, set, state)
+function methods:_attempt(req, set)
   local started = self:_now()
   local transport = self.transport
   if not transport then
     refuse_blocking(self)
-    local resp, kind, message, sent = self._http:perform(curl_request(req, set, state))
+    local resp, kind, message, sent = self._http:perform(req.method, req.url, curl_headers(req),
+      req.body, set.timeout, set.connect_timeout, not set.idempotent)
     if resp then return { started = started, resp = resp } end
     return failed(started, kind, message, sent)
+  end
+  local own = own_transports[transport]
+  if own then
+    return transport_attempt(started, pcall(own, req.method, req.url, wire_headers(self, req),
+      req.body, set.timeout, set.connect_timeout, not set.idempotent))
   end
   local treq = { method = req.method, url = req.url, headers = req.headers, body = req.body,
     timeout = set.timeout, connect_timeout = set.connect_timeout,
@@ -275,6 +284,8 @@ local CALL_NAMES = { "connect_timeout", "max_retries", "max_wait", "timeout" }
 local MANY_NAMES = { "concurrency", "connect_timeout", "max_retries", "max_wait", "on_progress",
   "timeout" }
 
+local EMPTY = {}
+
 -- The method a route serves, as hooks name it (attach_agent_template is
 -- attach_agent with template = true).
 local function method_of(op)
@@ -286,8 +297,19 @@ local function call_hook(hook, info)
 end
 
 -- Settings of one call: the client's, overridden by the call's options.
+-- A call without options gets the client's settings of the operation, made
+-- once (again if a client field changed since).
 function methods:_settings(op, opts, extra)
-  opts = opts or {}
+  if opts == nil then
+    local set = self._settings_of[op]
+    if set and set.timeout == self.timeout and set.connect_timeout == self.connect_timeout
+      and set.max_retries == self.max_retries and set.max_wait == self.max_wait then
+      return set
+    end
+    set = self:_settings(op, EMPTY, extra)
+    self._settings_of[op] = set
+    return set
+  end
   if type(opts) ~= "table" then
     raise(format("campaign %s %s: call options must be a table", self.provider, op))
   end
@@ -424,7 +446,7 @@ function methods:_run_one(op, req, set, state)
     else
       state.sends = state.sends + 1
       self:_before_attempt(op, req, state.sends)
-      local body, err, delay, paced = self:_step(op, set, state, self:_attempt(req, set, state))
+      local body, err, delay, paced = self:_step(op, set, state, self:_attempt(req, set))
       if not err then return body end
       if not delay then return nil, err end
       -- A paced wait is the pace's, taken at the top.
