@@ -420,8 +420,9 @@ static void write_known(vctx *ctx, const vobject *obj, fields_seen *fs) {
   for (unsigned long long bits = fs->seen; bits; bits &= bits - 1) {
     int i = __builtin_ctzll(bits), at = fs->vals[i], t = lua_type(L, at);
     const vfield *f = &obj->fields[i];
-    if (f->lua && ctx->known && for_lua(ctx, f, at, t)) {
+    if (ctx->to_lua || (f->lua && ctx->known && for_lua(ctx, f, at, t))) {
       ctx->to_lua = 1;
+      return;
     }
     int old = v_path_push_lstr(ctx, fs->names[i], fs->lens[i]);
     w_plain_key(ctx->out, fs->names[i], fs->lens[i]);
@@ -559,6 +560,12 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
   }
   w_char(ctx->out, '{');
   write_known(ctx, obj, &fs);
+  if (ctx->to_lua) {
+    /* Handed back to the provider's Lua step: nothing more is needed. */
+    ctx->keys->n = from;
+    lua_settop(L, base);
+    return;
+  }
   write_others(ctx, obj, idx, from);
   w_close(ctx->out, '}');
   if (fs.bad_keys) {

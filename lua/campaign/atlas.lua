@@ -392,13 +392,15 @@ end
 
 -- The names of the fields only Atlas's answers have (PartitionKey, RowKey,
 -- Timestamp, the counters...): the C core's read-only ("forbidden") fields.
+-- A sorted list.
 local read_only
 local function read_only_fields()
   if not read_only then
     read_only = {}
     for name, kind in pairs(require("campaign.core").fields("atlas.campaign")) do
-      if kind == "forbidden" then read_only[name] = true end
+      if kind == "forbidden" then read_only[#read_only + 1] = name end
     end
+    table.sort(read_only)
   end
   return read_only
 end
@@ -407,14 +409,15 @@ end
 -- dropped (sorted names, or nil when there were none).
 local function drop_read_only(out)
   local dropped
-  for name in pairs(read_only_fields()) do
+  local names = read_only_fields()
+  for i = 1, #names do
+    local name = names[i]
     if rawget(out, name) ~= nil then
       out[name] = nil
       dropped = dropped or {}
       dropped[#dropped + 1] = name
     end
   end
-  if dropped then table.sort(dropped) end
   return dropped
 end
 
@@ -456,8 +459,9 @@ local function needs_change(fields)
   for _, name in ipairs(JSON_FIELDS) do
     if type(rawget(fields, name)) == "table" then return true end
   end
-  for name in pairs(read_only_fields()) do
-    if rawget(fields, name) ~= nil then return true end
+  local names = read_only_fields()
+  for i = 1, #names do
+    if rawget(fields, names[i]) ~= nil then return true end
   end
   return false
 end

@@ -107,7 +107,7 @@ end
 -- That step (shorthands, checks of JSON in strings) runs first, unless it
 -- keeps the texts it found good (known): then the walk hands the fields
 -- back (nil) only when they need it.
-local function write_body(client, op, schema, fields)
+local function write_body(client, op, schema, fields, handed_back)
   local normalize, known, passthrough = client._normalize, client._known, client.passthrough
   local body, problems, dropped
   if normalize and not known then
@@ -115,7 +115,8 @@ local function write_body(client, op, schema, fields)
       or PASSTHROUGH_OFF)
     if not fields then return nil, invalid(client, op, problems) end
   end
-  body, problems = core_encode(schema, fields, passthrough, known)
+  -- handed_back: a walk with known has just given these fields back.
+  if not handed_back then body, problems = core_encode(schema, fields, passthrough, known) end
   if body == nil then
     fields, problems, dropped = normalize(op, fields, passthrough and PASSTHROUGH_ON
       or PASSTHROUGH_OFF)
@@ -131,7 +132,7 @@ end
 -- step is due; false, the fields were refused.
 local function fields_only_slow(client, op, spec, fields, made, problems)
   if made == false then return nil, refused(client, op, fields, problems) end
-  local body, err, dropped = write_body(client, op, spec.schema, fields)
+  local body, err, dropped = write_body(client, op, spec.schema, fields, true)
   if not body then return nil, err end
   return setmetatable({ method = spec.method, url = spec.url, body = body, dropped = dropped },
     client._request_mt)
