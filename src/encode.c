@@ -154,17 +154,25 @@ static int walk_answer(lua_State *L, const vctx *ctx, work *w, int errors, int t
  * body. */
 /* The walk of core.validate and core.encode: the rules, and the text when
  * `write` is set. */
+/* The walk of the fields at index 2 against schema; the stack holds 4
+ * values (known at 4, or not a table), and gets the errors slot at 5. */
+static work *walk_fields(lua_State *L, vctx *ctx, const vschema *schema, int passthrough) {
+  work *w;
+  lua_pushnil(L);   /* 5: the slot of the errors list, made on the first one */
+  w = work_take(L);
+  v_init(ctx, L, 5, passthrough, lua_istable(L, 4) ? 4 : 0, &w->out, &w->keys, w->found,
+         ++w->walks);
+  v_check_root(ctx, schema, 2);
+  return w;
+}
+
 static int walk_schema(lua_State *L, int write) {
   const vschema *schema = schema_arg(L);
   int passthrough = lua_toboolean(L, 3);
-  int known = lua_istable(L, 4) ? 4 : 0;
   vctx ctx;
   work *w;
   lua_settop(L, 4);
-  lua_pushnil(L);   /* 5: the slot of the errors list, made on the first one */
-  w = work_take(L);
-  v_init(&ctx, L, 5, passthrough, known, &w->out, &w->keys, w->found, ++w->walks);
-  v_check_root(&ctx, schema, 2);
+  w = walk_fields(L, &ctx, schema, passthrough);
   return walk_answer(L, &ctx, w, 5, write);
 }
 
@@ -205,18 +213,17 @@ static void rw_set(lua_State *L, int key) {
 static int write_request(lua_State *L) {
   const vschema *schema = lua_touserdata(L, lua_upvalueindex(RW_SCHEMA));
   int passthrough = lua_toboolean(L, 2);
-  int known;
   vctx ctx;
   work *w;
-  lua_settop(L, 2);
-  lua_pushvalue(L, lua_upvalueindex(RW_KNOWN));   /* 3: the known texts, or nil */
-  known = lua_istable(L, 3) ? 3 : 0;
-  lua_pushnil(L);   /* 4: the slot of the errors list */
-  w = work_take(L);
-  v_init(&ctx, L, 4, passthrough, known, &w->out, &w->keys, w->found, ++w->walks);
-  v_check_root(&ctx, schema, 1);
+  /* The stack of core.encode: 2 the fields, 4 the known texts. */
+  lua_settop(L, 1);
+  lua_pushnil(L);
+  lua_insert(L, 1);
+  lua_pushnil(L);
+  lua_pushvalue(L, lua_upvalueindex(RW_KNOWN));
+  w = walk_fields(L, &ctx, schema, passthrough);
   if (ctx.to_lua || ctx.nerr > 0) {
-    return walk_answer(L, &ctx, w, 4, 1);
+    return walk_answer(L, &ctx, w, 5, 1);
   }
   lua_createtable(L, 0, 4);
   lua_pushvalue(L, lua_upvalueindex(RW_METHOD));

@@ -41,17 +41,6 @@ void w_free(wbuf *b) {
 
 /* ---- strings ---------------------------------------------------------- */
 
-/* Whether any of the 8 bytes in w needs an escape: below 0x20, '"' or '\'.
- * Bytes of 0x80 and above (UTF-8) never do. */
-static inline int needs_escape8(uint64_t w) {
-  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-  uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
-  uint64_t control = (w - ones * 0x20) & ~w;
-  uint64_t zero_q = (quote - ones) & ~quote;
-  uint64_t zero_b = (backslash - ones) & ~backslash;
-  return ((control | zero_q | zero_b) & highs) != 0;
-}
-
 static inline int needs_escape(unsigned char c) {
   return c < 0x20 || c == '"' || c == '\\';
 }
@@ -160,7 +149,6 @@ static size_t copy_escaped(char *p, const unsigned char *s, size_t len, long *ch
  * two 4-byte ones from 4), checked at once and copied as they are; below 4
  * bytes, byte by byte. Returns 0 when the string is not that. */
 static int copy_short_plain(char *p, const char *s, size_t len) {
-  const uint64_t highs = 0x8080808080808080ull;
   if (len >= 8) {
     uint64_t first, last;
     if (len > 16) {
@@ -168,7 +156,7 @@ static int copy_short_plain(char *p, const char *s, size_t len) {
     }
     memcpy(&first, s, 8);
     memcpy(&last, s + len - 8, 8);
-    if (((first | last) & highs) || needs_escape8(first) || needs_escape8(last)) {
+    if (attention8(first) | attention8(last)) {
       return 0;
     }
     memcpy(p, &first, 8);
@@ -179,7 +167,7 @@ static int copy_short_plain(char *p, const char *s, size_t len) {
     memcpy(&first, s, 4);
     memcpy(&last, s + len - 4, 4);
     both = (uint64_t)first | ((uint64_t)last << 32);
-    if ((both & highs) || needs_escape8(both)) {
+    if (attention8(both)) {
       return 0;
     }
     memcpy(p, &first, 4);
