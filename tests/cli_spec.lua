@@ -104,6 +104,15 @@ describe("campaign (the command-line tool)", function()
       assert.are.equal(r.out, run({ "create", "-h" }).out)
     end)
 
+    it("fits the usage in 78 columns", function()
+      local n = 0
+      for line in run({ "--help" }).out:gmatch("[^\n]*") do
+        n = n + 1
+        assert(#line <= 78, ("line %d is %d columns: %s"):format(n, #line, line))
+      end
+      assert.is_true(n > 40)
+    end)
+
     it("prints the version and the interpreter", function()
       local r = run({ "--version" })
       assert.are.equal(0, r.code)

@@ -62,7 +62,7 @@ ${api_key_file}
   --dry-run             print the request(s) as JSON, key hidden; send nothing
   --check               validate only: list the problems (100 at most, then
                         how many more); exit 2 if any
-  --base-url URL        the provider's base URL (white-label host, proxy, test)
+  --base-url URL        the provider's base URL (white-label, proxy, test)
   --timeout SECONDS     time limit of one request (default 30)
   --connect-timeout SECONDS
                         time limit to connect to the provider (default 10)
@@ -70,8 +70,7 @@ ${api_key_file}
                         then travels unencrypted (loopback needs no option)
   --max-retries N       HTTP retries (default 2)
   --concurrency N       requests at once in a batch or apply (default 8)
-  --rate N              requests per second at most, single calls and batches
-                        ${rates}
+${rates}
   --max-wait SECONDS    the longest a request waits for the provider's rate
                         limit before it fails with the 429 (default 120)
   --query NAME=VALUE    a filter for list; repeatable
@@ -103,7 +102,7 @@ Examples:
   campaign attach-agent --provider atlas --id ID --template
   campaign attach-agent --provider atlas --id ID agent.json
   campaign list --provider vapi --connect-timeout 3 --timeout 60
-  campaign list --provider vapi --allow-http --base-url http://gateway.internal:8080
+  campaign list --provider vapi --allow-http --base-url http://gateway:8080
   campaign plan --provider vapi campaigns.lua
   campaign apply --provider vapi --yes campaigns/*.json
 
@@ -154,7 +153,8 @@ local function usage()
       OPTION_COLUMN),
     api_key_file = wrap("read the API key from the first line of PATH; default: "
       .. args.either(variables, "or"), "  --api-key-file PATH   ", OPTION_COLUMN),
-    rates = "(default: " .. concat(rates, ", ") .. "; 0: none)",
+    rates = wrap("requests per second at most (0: no limit), for single calls and batches "
+      .. "alike; default: " .. concat(rates, ", "), "  --rate N              ", OPTION_COLUMN),
     legacy = wrap(args.either(legacy, "and") .. " only: the unversioned /campaign routes",
       "  --legacy              ", OPTION_COLUMN),
   }
