@@ -1,14 +1,39 @@
 /* What the cross-field rules of the provider files read: the fields of
  * the object whose rules run, as the walk kept them (validate.c), else the
  * table itself, raw. */
+#include <stdint.h>
+
 #include "walk.h"
+
+/* v_find_named in the rules' object, remembered in the walk's cache of
+ * names (validate.h) by the name's address: the rules ask for the same few
+ * names, written as literals, in every walk. An entry is trusted only when
+ * its field has that very name (the literal the schema holds), so it holds
+ * from walk to walk; a name found otherwise is looked up each time. */
+static const vfield *named_field(vctx *ctx, const vobject *obj, const char *name) {
+  uintptr_t h = ((uintptr_t)name >> 4) ^ ((uintptr_t)obj >> 3);
+  vfound *c = &ctx->found[h & (V_FOUND - 1)];
+  const vfield *f;
+  if (c->key == name && c->obj == obj && c->f && c->f->name == name) {
+    return c->f;
+  }
+  f = v_find_named(obj, name);
+  if (f && f->name == name) {
+    c->key = name;
+    c->obj = obj;
+    c->f = f;
+    c->len = strlen(name);
+    c->walk = ctx->walk;
+  }
+  return f;
+}
 
 /* The place in the schema of name when the rules of the object at idx run
  * and the walk kept its fields: i, or -2 when the field is absent; -1 when
  * the walk did not keep it (read the table then). */
 static long kept_field(vctx *ctx, int idx, const char *name) {
   if (ctx->obj && idx == ctx->obj_idx) {
-    const vfield *f = v_find_named(ctx->obj, name);
+    const vfield *f = named_field(ctx, ctx->obj, name);
     long i = f ? f - ctx->obj->fields : V_KEPT;
     if (i < V_KEPT) {
       return ((ctx->seen >> i) & 1u) ? i : -2;
@@ -75,7 +100,7 @@ int v_has(vctx *ctx, int idx, const char *name) {
   int present;
   /* Inside an object's rules, its known fields were seen already. */
   if (ctx->obj && idx == ctx->obj_idx) {
-    const vfield *f = v_find_named(ctx->obj, name);
+    const vfield *f = named_field(ctx, ctx->obj, name);
     if (f && f - ctx->obj->fields < 64) {
       return (int)((ctx->seen >> (f - ctx->obj->fields)) & 1u);
     }

@@ -94,8 +94,9 @@ describe("campaign.cli, in-process", function()
       assert.truthy(r.out:find("\n  --api-key-file PATH   read the API key from the first line of PATH; "
         .. "default:\n                        $VAPI_API_KEY, $SMALLEST_API_KEY, $AUTOCALLS_API_KEY\n"
         .. "                        or $ATLAS_API_KEY\n", 1, true), r.out)
-      assert.truthy(r.out:find("\n                        (default: smallest 10, others learned from "
-        .. "429s; 0: none)\n", 1, true), r.out)
+      assert.truthy(r.out:find("\n  --rate N              requests per second at most (0: no limit), "
+        .. "for single\n                        calls and batches alike; default: smallest 10, "
+        .. "others\n                        learned from 429s\n", 1, true), r.out)
       local last = "; 4 apply not confirmed (nothing applied);\n64 usage error, or apply without --yes "
         .. "where nobody can answer (standard\ninput not a terminal); 70 the tool cannot run (module not "
         .. "found, internal\nerror); 130 interrupted (Ctrl-C).\n"
