@@ -441,27 +441,25 @@ local OPS = { create = true, update = true }
 local CAMPAIGN_TYPES, CALL_TYPES = { "0", "1" }, { "1", "2" }
 
 -- Whether normalize has anything to rewrite: a shorthand, a number for an
--- enum, windows or tool ids given as Lua values or friendly text.
+-- enum, windows or tool ids given as Lua values or friendly text, a JSON
+-- field given as a Lua table, a read-only field. One pass over the given
+-- names, each looked up in `changes` (name -> true, or a test of its value).
+local changes
+local function is_table(v) return type(v) == "table" end
+local function is_number(v) return type(v) == "number" end
 local function needs_change(fields)
-  if rawget(fields, "channel") ~= nil or rawget(fields, "language") ~= nil
-    or rawget(fields, "template") ~= nil then
-    return true
+  if not changes then
+    changes = { channel = true, language = true, template = true, campaignType = is_number,
+      CallType = is_number, ToolIds = is_table,
+      TimeWindows = function(v)
+        return type(v) == "table" or (type(v) == "string" and not v:find("^%s*%["))
+      end }
+    for _, name in ipairs(JSON_FIELDS) do changes[name] = is_table end
+    for _, name in ipairs(read_only_fields()) do changes[name] = true end
   end
-  if type(rawget(fields, "campaignType")) == "number" or type(rawget(fields, "CallType")) == "number" then
-    return true
-  end
-  local windows_value = rawget(fields, "TimeWindows")
-  if type(windows_value) == "table" or (type(windows_value) == "string"
-    and not windows_value:find("^%s*%[")) then
-    return true
-  end
-  if type(rawget(fields, "ToolIds")) == "table" then return true end
-  for _, name in ipairs(JSON_FIELDS) do
-    if type(rawget(fields, name)) == "table" then return true end
-  end
-  local names = read_only_fields()
-  for i = 1, #names do
-    if rawget(fields, names[i]) ~= nil then return true end
+  for k, v in next, fields do
+    local change = changes[k]
+    if change == true or (change and change(v)) then return true end
   end
   return false
 end
