@@ -66,6 +66,18 @@ describe("campaign.pace", function()
     assert.is_true(p:current_rate(12) > rate)
   end)
 
+  it("counts the last second's answers in a ring of buckets, whatever the rate", function()
+    local p = pace.new()
+    for i = 0, 99999 do p:ok(i / 10000) end   -- 10,000 a second for 10 seconds
+    local kept = 0
+    for _ in pairs(p.buckets) do kept = kept + 1 end
+    assert.is_true(kept <= 11, tostring(kept))
+    local accepted = p:_accepted(10)
+    assert.is_true(accepted >= 8500 and accepted <= 10000, tostring(accepted))
+    -- Two seconds later none of them is in the window.
+    assert.are.equal(0, p:_accepted(12))
+  end)
+
   it("without learning (rate_limit = false) only the pauses hold requests", function()
     local p = pace.new(nil, false)
     p:limited(0, 0, 1, 0.5)

@@ -12,7 +12,7 @@
 -- clients of every worker (client option shared_dict).
 -- @module campaign.pace
 
-local max, min = math.max, math.min
+local max, min, floor = math.max, math.min, math.floor
 
 local M = {}
 
@@ -33,6 +33,10 @@ local SAMPLE = 10
 -- and the longest pause without the provider's time.
 local MIN_PAUSE, MAX_PAUSE = 0.05, 30
 local PROBE, HOLD = 16, 1.01
+-- Accepted answers are counted in buckets of this many seconds; a pace of
+-- this process keeps the last SLOTS of them.
+local BUCKET = 0.1
+local SLOTS = math.ceil(WINDOW / BUCKET) + 1
 
 --- A pace at `rate` requests per second, or learned when rate is nil (and
 -- learn is not false: then only the pauses of 429s hold requests).
@@ -47,9 +51,8 @@ function M.new(rate, learn)
     adjusted_at = -math.huge,    -- when the learned rate was last set
     streak = 0,                  -- 429s in a row
     streak_at = -math.huge,      -- when the last 429 came
-    accepted = {},               -- times of recent answers that were not 429s
-    first = 1,
-    last = 0,
+    counts = {},                 -- answers that were not 429s, by BUCKET of time:
+    buckets = {},                --   counts[i] of bucket number buckets[i]
   }, Pace)
 end
 
@@ -76,22 +79,26 @@ function Pace:take(now)
   return 0
 end
 
--- Requests answered (not 429) in the last WINDOW seconds.
+-- Requests answered (not 429) in the last WINDOW seconds, counted by
+-- buckets of BUCKET seconds (as the shared pace counts them): the current
+-- bucket and the whole ones before it within the window. A ring of SLOTS
+-- buckets, whatever the rate: nothing grows with the requests.
 function Pace:_accepted(now)
-  local list, first = self.accepted, self.first
-  while first <= self.last and list[first] < now - WINDOW do
-    list[first] = nil
-    first = first + 1
+  local n, from, last = 0, floor((now - WINDOW) / BUCKET) + 1, floor(now / BUCKET)
+  local counts, buckets = self.counts, self.buckets
+  for i = 1, SLOTS do
+    local b = buckets[i]
+    if b and b >= from and b <= last then n = n + counts[i] end
   end
-  self.first = first
-  return self.last - first + 1
+  return n
 end
 
 --- A request answered without a 429 at `now`.
 function Pace:ok(now)
-  self.last = self.last + 1
-  self.accepted[self.last] = now
-  self:_accepted(now)
+  local b = floor(now / BUCKET)
+  local i = b % SLOTS + 1
+  if self.buckets[i] ~= b then self.buckets[i], self.counts[i] = b, 0 end
+  self.counts[i] = self.counts[i] + 1
   self.streak = 0
 end
 
@@ -107,9 +114,9 @@ function Pace:limited(now, sent, after, backoff)
   -- again must not be asked again at once, for ever.
   if sent >= self.streak_at then self.streak = self.streak + 1 end
   self.streak_at = now
-  local floor = min(MAX_PAUSE, max(after and MIN_PAUSE or backoff, MIN_PAUSE)
+  local least = min(MAX_PAUSE, max(after and MIN_PAUSE or backoff, MIN_PAUSE)
     * 2 ^ (self.streak - 1))
-  local pause = max(after or 0, floor)
+  local pause = max(after or 0, least)
   self.paused_until = max(self.paused_until, now + pause)
   -- Once for the requests that were under way together: those sent before
   -- the last change say nothing of the new pace.
@@ -145,9 +152,8 @@ Shared.__index = Shared
 -- The fields kept in the dictionary, in one value.
 local FIELDS = { "next_at", "paused_until", "base", "growth", "adjusted_at", "streak",
   "streak_at" }
--- Accepted answers are counted in buckets of this many seconds, which
--- expire after a few windows.
-local BUCKET = 0.1
+-- In the dictionary, the buckets of accepted answers (BUCKET) expire after
+-- a few windows.
 -- A lock a process died holding (it cannot: nothing yields under it) ends
 -- after this many seconds; waiting for it, a process sleeps this long.
 local LOCK_TTL, LOCK_SLEEP = 0.5, 0.001
@@ -169,7 +175,7 @@ end
 -- while another process holds the lock.
 function M.shared(dict, name, rate, learn, sleep)
   local self = M.new(rate, learn)
-  self.accepted, self.first, self.last = nil, nil, nil
+  self.counts, self.buckets = nil, nil
   self.dict, self.key, self.lock = dict, "pace " .. name, "pace-lock " .. name
   self.bucket_key = "pace-accepted " .. name .. " "
   self.sleep = sleep
