@@ -152,8 +152,6 @@ Shared.__index = Shared
 -- The fields kept in the dictionary, in one value.
 local FIELDS = { "next_at", "paused_until", "base", "growth", "adjusted_at", "streak",
   "streak_at" }
--- In the dictionary, the buckets of accepted answers (BUCKET) expire after
--- a few windows.
 -- A lock a process died holding (it cannot: nothing yields under it) ends
 -- after this many seconds; waiting for it, a process sleeps this long.
 local LOCK_TTL, LOCK_SLEEP = 0.5, 0.001
@@ -247,8 +245,8 @@ end
 
 -- Answers accepted in the last WINDOW seconds, from every process.
 function Shared:_accepted(now)
-  local n, last = 0, math.floor(now / BUCKET)
-  for b = math.floor((now - WINDOW) / BUCKET) + 1, last do
+  local n, last = 0, floor(now / BUCKET)
+  for b = floor((now - WINDOW) / BUCKET) + 1, last do
     n = n + (self.dict:get(self.bucket_key .. b) or 0)
   end
   return n
@@ -256,7 +254,8 @@ end
 
 function Shared:ok(now)
   local dict = self.dict
-  dict:incr(self.bucket_key .. math.floor(now / BUCKET), 1, 0, 4 * WINDOW)
+  -- The bucket of BUCKET seconds, kept for a few windows.
+  dict:incr(self.bucket_key .. floor(now / BUCKET), 1, 0, 4 * WINDOW)
   -- A 429 in a row no more. Outside the lock: the worst a race does is
   -- keep a streak that a 429 of another process just counted.
   self:_load()
