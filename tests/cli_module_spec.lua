@@ -423,67 +423,58 @@ describe("campaign.cli, in-process", function()
       assert.are.equal("interrupted: 2 created, 0 failed, 0 not sent\n", r.err)
       assert.are.equal(2, #emu:campaigns("vapi"))
     end)
-  end)
 
-  describe("plan and apply", function()
-    local emu
-
-    setup(function() emu = emulator.start() end)
-    teardown(function() if emu then emu:stop() end end)
-    before_each(function()
-      emu:reset()
-      emu:set_keys({ vapi = KEY })
-    end)
-
-    local function apply(answer, tty)
-      return run({ "apply", "--provider", "vapi", "--base-url", emu:url("vapi"), file("a.json", { VAPI }) },
-        { vars = { VAPI_API_KEY = KEY }, stdin = answer, stdin_tty = function() return tty end })
-    end
-
-    it("asks where env.stdin_tty says standard input is a terminal: y or yes applies", function()
-      for _, answer in ipairs({ "y\n", " YES \n" }) do
-        emu:reset()
-        emu:set_keys({ vapi = KEY })
-        local r = apply(answer, true)
-        assert.are.equal(0, r.code, r.err)
-        assert.are.equal("Apply these changes? [y/N] ", r.err)
-        assert.truthy(r.out:find("\napply: 1 created, 0 updated, 0 failed\n$"), r.out)
-        assert.are.equal(1, #emu:campaigns("vapi"))
+    describe("plan and apply", function()
+      local function apply(answer, tty)
+        return run({ "apply", "--provider", "vapi", "--base-url", emu:url("vapi"), file("a.json", { VAPI }) },
+          { vars = { VAPI_API_KEY = KEY }, stdin = answer, stdin_tty = function() return tty end })
       end
-    end)
 
-    it("anything else, or the end of the input, applies nothing: exit 4", function()
-      for _, answer in ipairs({ "n\n", "yes please\n", "\n", false }) do
-        local r = apply(answer, true)
-        assert.are.equal(4, r.code, r.err)
-        assert.are.equal("Apply these changes? [y/N] " .. (answer and "" or "\n") .. "campaign: apply: not "
-          .. "confirmed (the answer was not y or yes): nothing applied\n", r.err)
-        assert.are.equal("+ In-process\nplan: 1 to create, 0 to update, 0 unchanged, 0 drift, 0 conflicts\n",
-          r.out)
-      end
-      assert.are.equal(0, #emu:campaigns("vapi"))
-      assert.are.equal(0, emu:count { method = "POST" })
-    end)
+      it("asks where env.stdin_tty says standard input is a terminal: y or yes applies", function()
+        for _, answer in ipairs({ "y\n", " YES \n" }) do
+          emu:reset()
+          emu:set_keys({ vapi = KEY })
+          local r = apply(answer, true)
+          assert.are.equal(0, r.code, r.err)
+          assert.are.equal("Apply these changes? [y/N] ", r.err)
+          assert.truthy(r.out:find("\napply: 1 created, 0 updated, 0 failed\n$"), r.out)
+          assert.are.equal(1, #emu:campaigns("vapi"))
+        end
+      end)
 
-    it("not a terminal: refused before anything is read from standard input, exit 64", function()
-      local r = apply("y\n", false)
-      assert.are.equal(64, r.code, r.err)
-      assert.truthy(r.err:find("pass --yes", 1, true), r.err)
-      assert.are.equal(0, #emu:campaigns("vapi"))
-    end)
+      it("anything else, or the end of the input, applies nothing: exit 4", function()
+        for _, answer in ipairs({ "n\n", "yes please\n", "\n", false }) do
+          local r = apply(answer, true)
+          assert.are.equal(4, r.code, r.err)
+          assert.are.equal("Apply these changes? [y/N] " .. (answer and "" or "\n") .. "campaign: apply: not "
+            .. "confirmed (the answer was not y or yes): nothing applied\n", r.err)
+          assert.are.equal("+ In-process\nplan: 1 to create, 0 to update, 0 unchanged, 0 drift, 0 conflicts\n",
+            r.out)
+        end
+        assert.are.equal(0, #emu:campaigns("vapi"))
+        assert.are.equal(0, emu:count { method = "POST" })
+      end)
 
-    it("apply told it was interrupted: every step printed, exit 130", function()
-      local caught = {}
-      local second = {}
-      for k, v in pairs(VAPI) do second[k] = v end
-      second.name = "Second"
-      local r = run({ "apply", "--yes", "--provider", "vapi", "--base-url", emu:url("vapi"),
-        file("two.json", { VAPI, second }) },
-        { vars = { VAPI_API_KEY = KEY }, interrupted = function() return true end,
-          catch_interrupt = function(on) caught[#caught + 1] = on end })
-      assert.are.equal(130, r.code, r.err)
-      assert.are.same({ true, false }, caught)
-      assert.truthy(r.out:find("\ninterrupted: 2 created, 0 updated, 0 failed, 0 not sent\n$"), r.out)
+      it("not a terminal: refused before anything is read from standard input, exit 64", function()
+        local r = apply("y\n", false)
+        assert.are.equal(64, r.code, r.err)
+        assert.truthy(r.err:find("pass --yes", 1, true), r.err)
+        assert.are.equal(0, #emu:campaigns("vapi"))
+      end)
+
+      it("apply told it was interrupted: every step printed, exit 130", function()
+        local caught = {}
+        local second = {}
+        for k, v in pairs(VAPI) do second[k] = v end
+        second.name = "Second"
+        local r = run({ "apply", "--yes", "--provider", "vapi", "--base-url", emu:url("vapi"),
+          file("two.json", { VAPI, second }) },
+          { vars = { VAPI_API_KEY = KEY }, interrupted = function() return true end,
+            catch_interrupt = function(on) caught[#caught + 1] = on end })
+        assert.are.equal(130, r.code, r.err)
+        assert.are.same({ true, false }, caught)
+        assert.truthy(r.out:find("\ninterrupted: 2 created, 0 updated, 0 failed, 0 not sent\n$"), r.out)
+      end)
     end)
   end)
 

@@ -5,7 +5,7 @@
 --   local cli = require("helpers.cli").new("lua-campaign-cli")
 --   local r = cli:run({ "create", "--provider", "vapi", cli:file("c.json", fields) },
 --     { env = { VAPI_API_KEY = key } })   --> {code, out, err}
---   cli.outputs, cli.tmp, cli:close()
+--   cli.outputs, cli.tmp, cli:assert_no_key(keys), cli:close()
 local cjson = require "cjson"
 local proc = require "helpers.proc"
 
@@ -69,6 +69,16 @@ function M.json_of(r)
   local ok, v = pcall(cjson.decode, r.out)
   assert(ok, "stdout is not JSON: " .. r.out .. "\nstderr: " .. r.err)
   return v
+end
+
+-- Fails when a text any run printed holds one of keys (a table of them,
+-- by any index): no run ever printed a key.
+function Cli:assert_no_key(keys)
+  for _, text in ipairs(self.outputs) do
+    for _, key in pairs(keys) do
+      assert(not text:find(key, 1, true), "a key was printed: " .. text)
+    end
+  end
 end
 
 function Cli:close()
