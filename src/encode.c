@@ -148,12 +148,6 @@ static int walk_answer(lua_State *L, const vctx *ctx, work *w, int errors, int t
   return 1;
 }
 
-/* core.validate(schema, fields [, passthrough]) -> true | false, errors
- * schema is a name or a handle from core.schema. The rules alone: for query
- * strings, which the client writes itself, and for checks of part of a
- * body. */
-/* The walk of core.validate and core.encode: the rules, and the text when
- * `write` is set. */
 /* The walk of the fields at index 2 against schema; the stack holds 4
  * values (known at 4, or not a table), and gets the errors slot at 5. */
 static work *walk_fields(lua_State *L, vctx *ctx, const vschema *schema, int passthrough) {
@@ -166,6 +160,8 @@ static work *walk_fields(lua_State *L, vctx *ctx, const vschema *schema, int pas
   return w;
 }
 
+/* The walk of core.validate and core.encode: the rules, and the text when
+ * `write` is set. */
 static int walk_schema(lua_State *L, int write) {
   const vschema *schema = schema_arg(L);
   int passthrough = lua_toboolean(L, 3);
@@ -176,6 +172,10 @@ static int walk_schema(lua_State *L, int write) {
   return walk_answer(L, &ctx, w, 5, write);
 }
 
+/* core.validate(schema, fields [, passthrough]) -> true | false, errors
+ * schema is a name or a handle from core.schema. The rules alone: for query
+ * strings, which the client writes itself, and for checks of part of a
+ * body. */
 static int core_validate(lua_State *L) {
   return walk_schema(L, 0);
 }

@@ -162,8 +162,6 @@ const vformat V_HTTP_URL = {check_http_url, "must be an http:// or https:// URL"
  * /usr/share/zoneinfo, Debian's tzdata). On a host without that database
  * only the shape is checked. */
 
-#define TZ_NAME_MAX 64
-
 static int tz_name_shape(const char *s, size_t len) {
   int start = 1;
   if (len == 0 || len > TZ_NAME_MAX) {
@@ -233,7 +231,7 @@ const char *v_tz_dir(void) {
 
 static int check_iana_tz_file(const char *s, size_t len) {
   const char *dir = v_tz_dir();
-  char path[512];
+  char path[TZ_PATH_MAX];
   struct stat st;
   char magic[4];
   FILE *f;

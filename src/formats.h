@@ -23,6 +23,9 @@ extern const vformat V_IANA_TZ;
 /* The directory of that database ($TZDIR, else /usr/share/zoneinfo), or
  * NULL when there is none. */
 const char *v_tz_dir(void);
+/* The longest zone name taken, and room for a path to a zone's file. */
+#define TZ_NAME_MAX 64
+#define TZ_PATH_MAX 512
 
 #pragma GCC visibility pop
 

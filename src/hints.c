@@ -57,13 +57,10 @@ const char *hint_nearest(const char *const *allowed, const char *s, size_t len) 
 
 /* ---- time zone names ----------------------------------------------------- */
 
-#define ZONE_NAME_MAX 64      /* as long as formats.c takes */
-#define ZONE_PATH_MAX 512
-
 /* Whether name in the directory at dir is a directory (want_dir) or a
  * regular file. */
 static int entry_is(const char *dir, const char *name, int want_dir) {
-  char path[ZONE_PATH_MAX];
+  char path[TZ_PATH_MAX];
   struct stat st;
   int n = snprintf(path, sizeof path, "%s/%s", dir, name);
   if (n < 0 || n >= (int)sizeof path || stat(path, &st) != 0) {
@@ -114,11 +111,16 @@ static int nearest_entry(const char *dir, const char *part, size_t n, int want_d
   return best != (size_t)-1;
 }
 
-int hint_time_zone(const char *s, size_t len, char *out, size_t size) {
+/* The name in the time zone database that s (len bytes) most likely means,
+ * into out (size bytes): s with "_" for its spaces, and each of its parts
+ * the database's entry that is the same in another case or else the
+ * nearest misspelling of it ("america/new_york" is "America/New_York").
+ * Returns 0 when there is none that is a zone, or no database. */
+static int hint_time_zone(const char *s, size_t len, char *out, size_t size) {
   const char *db = v_tz_dir();
-  char name[ZONE_NAME_MAX + 1], dir[ZONE_PATH_MAX], entry[256];
+  char name[TZ_NAME_MAX + 1], dir[TZ_PATH_MAX], entry[256];
   size_t dlen, olen = 0, i = 0;
-  if (!db || len == 0 || len > ZONE_NAME_MAX || size == 0) {
+  if (!db || len == 0 || len > TZ_NAME_MAX || size == 0) {
     return 0;
   }
   /* The database writes "New_York" where people write "New York". */
@@ -198,7 +200,7 @@ size_t hint_without_separators(const char *s, size_t len, char *out, size_t size
 #define E164_EXPLAINED ": + then the country code and number, digits only, up to 15 digits"
 
 void hint_e164_error(vctx *ctx, const char *s, size_t len, const char *advice) {
-  char shown[NAME_SHOWN * 4 + 8], plain[24];
+  char shown[TEXT_SHOWN_SIZE], plain[24];
   size_t n;
   if (v_errors_full(ctx)) {
     ctx->nerr++;
@@ -221,7 +223,7 @@ void hint_e164_error(vctx *ctx, const char *s, size_t len, const char *advice) {
 /* ---- formats ------------------------------------------------------------- */
 
 void hint_format_error(vctx *ctx, const vformat *format, const char *s, size_t len) {
-  char shown[NAME_SHOWN * 4 + 8], zone[ZONE_NAME_MAX + 1];
+  char shown[TEXT_SHOWN_SIZE], zone[TZ_NAME_MAX + 1];
   if (format == &V_E164) {
     hint_e164_error(ctx, s, len, NULL);
     return;

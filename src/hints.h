@@ -17,13 +17,6 @@
  * least 3 characters ("mon" for "monday"). */
 const char *hint_nearest(const char *const *allowed, const char *s, size_t len);
 
-/* The name in the time zone database that s (len bytes) most likely means,
- * into out (size bytes): s with "_" for its spaces, and each of its parts
- * the database's entry that is the same in another case or else the
- * nearest misspelling of it ("america/new_york" is "America/New_York").
- * Returns 0 when there is none that is a zone, or no database. */
-int hint_time_zone(const char *s, size_t len, char *out, size_t size);
-
 /* s (len bytes) without its spaces, dashes, dots and parentheses, into out
  * (size bytes, NUL-terminated): its length, or 0 when nothing is left or
  * it does not fit. */

@@ -208,7 +208,7 @@ static void tool_ids_rule(vctx *ctx, int idx) {
       const char *c2 = memchr(s + p, ',', start - p);
       size_t e2 = (size_t)(c2 - s);
       if (e2 - p == end - start && memcmp(s + p, s + start, end - start) == 0) {
-        char shown[NAME_SHOWN * 4 + 8];
+        char shown[TEXT_SHOWN_SIZE];
         text_shown_name(shown, sizeof shown, s + start, end - start);
         v_error_at(ctx, "ToolIds", "lists \"%s\" twice", shown);
         return;

@@ -63,7 +63,7 @@ static int has_letter(const char *s, size_t len) {
 
 /* Reports number (len bytes), which its check refused, at the current path. */
 static void number_error(vctx *ctx, const char *number, size_t len, int e164) {
-  char shown[NAME_SHOWN * 4 + 8], plain[48];
+  char shown[TEXT_SHOWN_SIZE], plain[48];
   size_t n;
   if (e164) {
     const char *advice = NULL;

@@ -1,8 +1,6 @@
 /* What the cross-field rules of the provider files read: the fields of
  * the object whose rules run, as the walk kept them (validate.c), else the
  * table itself, raw. */
-#include <stdint.h>
-
 #include "walk.h"
 
 /* v_find_named in the rules' object, remembered in the walk's cache of
@@ -11,8 +9,7 @@
  * its field has that very name (the literal the schema holds), so it holds
  * from walk to walk; a name found otherwise is looked up each time. */
 static const vfield *named_field(vctx *ctx, const vobject *obj, const char *name) {
-  uintptr_t h = ((uintptr_t)name >> 4) ^ ((uintptr_t)obj >> 3);
-  vfound *c = &ctx->found[h & (V_FOUND - 1)];
+  vfound *c = v_found_slot(ctx->found, name, obj);
   const vfield *f;
   if (c->key == name && c->obj == obj && c->f && c->f->name == name) {
     return c->f;
@@ -22,8 +19,6 @@ static const vfield *named_field(vctx *ctx, const vobject *obj, const char *name
     c->key = name;
     c->obj = obj;
     c->f = f;
-    c->len = strlen(name);
-    c->walk = ctx->walk;
   }
   return f;
 }

@@ -53,7 +53,8 @@ static inline size_t text_utf8_sequence(const unsigned char *s, size_t left) {
 }
 
 /* s (len bytes) for a message: at most NAME_SHOWN bytes, control bytes as
- * \xNN, "..." when cut short. size: NAME_SHOWN * 4 + 8 holds any. */
+ * \xNN, "..." when cut short. size: TEXT_SHOWN_SIZE holds any. */
+#define TEXT_SHOWN_SIZE (NAME_SHOWN * 4 + 8)
 void text_shown_name(char *buf, size_t size, const char *s, size_t len);
 
 /* "Did you mean": among candidates tried one by one, the nearest to name by

@@ -60,7 +60,7 @@ static int in_enum(const char *const *enums, const char *s) {
 
 static void enum_error(vctx *ctx, const char *const *enums, const char *s, size_t len) {
   lua_State *L = ctx->L;
-  char shown[NAME_SHOWN * 4 + 8];
+  char shown[TEXT_SHOWN_SIZE];
   const char *hint;
   luaL_Buffer list;
   if (v_errors_full(ctx)) {
@@ -343,8 +343,7 @@ void v_check_value(vctx *ctx, const vfield *f, int idx) {
 
 /* find_field, remembered by the key string's address (validate.h). */
 static const vfield *known_field(vctx *ctx, const vobject *obj, const char *key, size_t len) {
-  uintptr_t h = ((uintptr_t)key >> 4) ^ ((uintptr_t)obj >> 3);
-  vfound *c = &ctx->found[h & (V_FOUND - 1)];
+  vfound *c = v_found_slot(ctx->found, key, obj);
   /* In a later walk the address may be another string: a field found is
    * the key when the lengths agree and so do the bytes (the field's name
    * has no NUL before its end, so a key with one never matches). */
@@ -465,7 +464,7 @@ static void other_field(vctx *ctx, const vobject *obj, int idx, const vkey *key)
   } else if (v_errors_full(ctx)) {
     ctx->nerr++;   /* a suggestion costs an edit distance per known field */
   } else {
-    char shown[NAME_SHOWN * 4 + 8];
+    char shown[TEXT_SHOWN_SIZE];
     const char *hint = suggest(obj, key->s, key->len);
     text_shown_name(shown, sizeof shown, key->s, key->len);
     if (hint) {
@@ -496,7 +495,7 @@ static void write_others(vctx *ctx, const vobject *obj, int idx, size_t from) {
  * when one is further down (then check_required looks at each); remembered
  * for the walk as names are. */
 static unsigned long long required_bits(vctx *ctx, const vobject *obj) {
-  vfound *c = &ctx->found[((uintptr_t)obj >> 3) & (V_FOUND - 1)];
+  vfound *c = v_found_slot(ctx->found, NULL, obj);
   unsigned long long bits = 0;
   if (c->key == NULL && c->obj == obj) {
     return c->required;

@@ -7,6 +7,7 @@
 #ifndef CAMPAIGN_WALK_H
 #define CAMPAIGN_WALK_H
 
+#include <stdint.h>
 #include <string.h>
 
 #include "validate.h"
@@ -72,6 +73,11 @@ static inline const vfield *v_find_named(const vobject *obj, const char *name) {
     }
   }
   return v_find_field(obj, name, strlen(name));
+}
+
+/* The entry of the walk's name cache (vfound, validate.h) for key in obj. */
+static inline vfound *v_found_slot(vfound *found, const void *key, const void *obj) {
+  return &found[(((uintptr_t)key >> 4) ^ ((uintptr_t)obj >> 3)) & (V_FOUND - 1)];
 }
 
 /* ---- names in order (json.c) */

@@ -45,13 +45,12 @@ static inline int needs_escape(unsigned char c) {
   return c < 0x20 || c == '"' || c == '\\';
 }
 
-/* One byte that needs an escape, at p; returns the bytes written. */
+/* A control byte's escape, at p; returns the bytes written (special_byte
+ * writes '"' and '\\' itself). */
 static size_t escape_byte(char *p, unsigned char c) {
   static const char hex[] = "0123456789abcdef";
   p[0] = '\\';
   switch (c) {
-    case '"': p[1] = '"'; return 2;
-    case '\\': p[1] = '\\'; return 2;
     case '\b': p[1] = 'b'; return 2;
     case '\t': p[1] = 't'; return 2;
     case '\n': p[1] = 'n'; return 2;
