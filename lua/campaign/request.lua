@@ -93,12 +93,17 @@ local function invalid(client, op, problems)
   return validation_error(client, op, problems)
 end
 
--- The error for fields the walk refused (raised when they are not a table).
-local function refused(client, op, fields, problems)
+-- Fields that are not a table are wrong use: raised.
+local function check_table(client, op, fields)
   if type(fields) ~= "table" then
     raise(format("campaign %s %s: fields must be a table (got %s)", client.provider, op,
       type(fields)))
   end
+end
+
+-- The error for fields the walk refused (raised when they are not a table).
+local function refused(client, op, fields, problems)
+  check_table(client, op, fields)
   return invalid(client, op, problems)
 end
 
@@ -191,10 +196,7 @@ function methods:prepare(op, fields, id)
     if not url then return nil, single_problem(self, op, "", err) end
   end
   if spec.schema then
-    if type(fields) ~= "table" then
-      raise(format("campaign %s %s: fields must be a table (got %s)", self.provider, op,
-        type(fields)))
-    end
+    check_table(self, op, fields)
     if not spec.has_id and not spec.query and (self._known or not self._normalize) then
       spec.fields_only = core.writer(spec.schema, spec.method, spec.url, self._request_mt,
         self._known)

@@ -137,10 +137,9 @@ local function from_friendly(t, path, problems)
   return { startHour = sh, startMinute = sm, endHour = eh, endMinute = em }
 end
 
-local KNOWN_KEYS = { start = true, stop = true }
-for _, key in ipairs(NATIVE) do KNOWN_KEYS[key] = true end
-local KEY_NAMES = { "start", "stop" }
+local KEY_NAMES, KNOWN_KEYS = { "start", "stop" }, {}
 for _, key in ipairs(NATIVE) do KEY_NAMES[#KEY_NAMES + 1] = key end
+for _, key in ipairs(KEY_NAMES) do KNOWN_KEYS[key] = true end
 
 -- The key a window's unknown key k most likely means, or nil: "end" is
 -- "stop" (a synonym, not a misspelling), "Start" is "start".
@@ -409,6 +408,8 @@ local function days_list(days)
   return out
 end
 
+local AUTOCALLS_OPTIONS = { "days", "envelope" }
+
 --- Autocalls.ai's calling hours for the same windows. Autocalls takes one
 -- window a day: several windows are an error unless `opts.envelope` is true,
 -- which uses the earliest start and the latest end (the gaps between the
@@ -417,8 +418,6 @@ end
 -- @param opts optional `{envelope = true, days = {"monday", ...} | "weekdays" | "weekend" | "all"}`
 -- @return `{allowed_hours_start_time = "09:00", allowed_hours_end_time = "17:00",
 --   allowed_days = {...} (only when days is given)}`, or nil and a message
-local AUTOCALLS_OPTIONS = { "days", "envelope" }
-
 function windows.to_autocalls(input, opts)
   opts = opts or {}
   if type(opts) ~= "table" then

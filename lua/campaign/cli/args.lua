@@ -75,14 +75,10 @@ end
 -- ---------------------------------------------------------------------------
 -- Suggestions
 
--- The name of candidates nearest to name, if near enough; nil otherwise:
--- the validator's own rule for misspelt field names (core.suggest). Without
--- the C core (--help still works then) there is no suggestion.
-function M.suggest(name, candidates)
-  local ok, core = pcall(require, "campaign.core")
-  if not ok then return nil end
-  return core.suggest(name, candidates)
-end
+-- The name of candidates nearest to name, if near enough; nil otherwise
+-- (campaign.errors.suggest: the validator's own rule, and no suggestion
+-- without the C core, where --help still works).
+M.suggest = require("campaign.errors").suggest
 
 -- ---------------------------------------------------------------------------
 -- Options
