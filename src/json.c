@@ -169,7 +169,7 @@ void v_keys_sort(vkeys *keys, size_t from) {
 
 /* Whether the table at idx carries campaign.array's mark: a metatable whose
  * __jsontype is "array" (read raw), as dkjson marks the lists it decodes. */
-static int marked_array(lua_State *L, int idx) {
+int v_marked_array(lua_State *L, int idx) {
   int marked = 0;
   if (lua_getmetatable(L, idx)) {
     lua_pushliteral(L, "__jsontype");
@@ -251,7 +251,7 @@ static void check_json_table(vctx *ctx, int idx) {
   } else if (has_named) {
     v_write_names(ctx, idx, from, NULL);
   } else {
-    w_mem(ctx->out, marked_array(L, idx) ? "[]" : "{}", 2);
+    w_mem(ctx->out, v_marked_array(L, idx) ? "[]" : "{}", 2);
   }
   ctx->keys->n = from;
   v_leave_table(ctx);

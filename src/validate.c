@@ -557,6 +557,13 @@ static void check_object(vctx *ctx, const vobject *obj, int idx) {
   while (lua_next(L, idx)) {
     sort_entry(ctx, obj, &fs);
   }
+  if (fs.seen == 0 && fs.bad_keys == 0 && ctx->keys->n == from && v_marked_array(L, idx)) {
+    /* An empty list where an object goes: written {}, it would change. */
+    v_error(ctx, "must be a table of named fields (got an empty list, marked by "
+                 "campaign.array)");
+    lua_settop(L, base);
+    return;
+  }
   w_char(ctx->out, '{');
   write_known(ctx, obj, &fs);
   if (ctx->to_lua) {

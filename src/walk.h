@@ -123,6 +123,8 @@ const char *v_type_name(lua_State *L, int idx);
  * what the table's walk keeps there: V_STACK_ROOM slots. */
 #define V_STACK_ROOM (2 * V_KEPT + 8)
 int v_enter_table(vctx *ctx, int idx);
+/* Whether the table at idx carries campaign.array's mark (a list). */
+int v_marked_array(lua_State *L, int idx);
 static inline void v_leave_table(vctx *ctx) {
   ctx->depth--;
 }

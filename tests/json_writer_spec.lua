@@ -188,6 +188,22 @@ describe("campaign.array", function()
     assert.are.equal("{}", core.json(setmetatable({}, { __index = { __jsontype = "array" } })))
   end)
 
+  it("is refused where the schema says object: an empty list would be sent as {}", function()
+    local message = "must be a table of named fields (got an empty list, marked by campaign.array)"
+    local ok, problems = core.validate("vapi.list", campaign.array())
+    assert.is_false(ok)
+    assert.are.same({ { field = "", message = message } }, problems)
+    assert.is_false((core.encode("vapi.list", campaign.array())))
+    local fields = {}
+    for k, v in pairs(VAPI) do fields[k] = v end
+    fields.schedulePlan = campaign.array()
+    local req, err = vapi:prepare("create", fields)
+    assert.is_nil(req)
+    assert.are.same({ { field = "schedulePlan", message = message } }, err.errors)
+    -- Unmarked, an empty table is an empty object there, as before.
+    assert.are.equal("{}", core.encode("vapi.list", {}))
+  end)
+
   it("refuses what it cannot mark", function()
     assert.has_error(function() campaign.array("x") end, "campaign.array: expected a table (got string)")
     assert.has_error(function() campaign.array(setmetatable({}, {})) end)
